@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT / "tests" / "recordings"
+SHARED = Path(os.environ.get("WATCHER_SHARED", ROOT.parent / "shared"))
+SAMPLES = SHARED / "samples"
+CORPUS = SHARED / "corpus"
+
+
+@pytest.fixture
+def feed_server():
+    with FeedServer() as server:
+        yield server
+
+
+def write_config(path: Path, sources: list[dict], settings: dict | None = None, **sections: object) -> Path:
+    """A sources.yaml for tests. Fast timeouts and no politeness delays against localhost."""
+    base = {"fetch": {"timeout": "3s", "connect_timeout": "2s", "read_timeout": "2s", "host_spacing": "0s",
+                      "per_host": 16, "backoff_base": "1s"}}
+    base.update(settings or {})
+    doc = {"settings": base, "sources": sources, **sections}
+    path.write_text(json.dumps(doc, indent=2))  # JSON is YAML
+    return path
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "watcher", *args],
+        capture_output=True, text=True, env=full_env, cwd=cwd or ROOT, timeout=timeout,
+    )
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def integrity_ok(db_path: Path) -> bool:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()

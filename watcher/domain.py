@@ -1,0 +1,173 @@
+"""The values that flow through the pipe: frozen dataclasses, no I/O.
+
+    sources.yaml -> SourceConfig -> FetchResult -> Item -> Verdict -> Story -> Delivery
+
+Everything here is plain data. Parsing, classifying and clustering are pure
+functions from these values to these values; only `store/`, `fetch.py` and
+`deliver/` touch the outside world.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+KINDS: tuple[str, ...] = (
+    "funding_threat",
+    "legal_threat",
+    "letter",
+    "ruling",
+    "lawsuit",
+    "policy",
+    "legislation",
+    "enforcement",
+    "statement",
+)
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """A state, county or city that is a party to an action.
+
+    `fips` is the Census code: 2 digits for a state, 5 for a county, 7 for a
+    place. `state` is the two-letter postal code.
+    """
+
+    name: str
+    state: str
+    kind: str  # "state" | "county" | "city"
+    fips: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "state": self.state, "kind": self.kind, "fips": self.fips}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the classifier concluded about one item, and why."""
+
+    relevant: bool
+    kind: str | None
+    score: float
+    jurisdictions: tuple[Jurisdiction, ...] = ()
+    reasons: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()  # "DOJ", "ICE", "DHS", "White House", "9th Circuit", ...
+    legal_refs: tuple[str, ...] = ()  # "8 U.S.C. 1373", "EO 14287", "City of Philadelphia v. Sessions"
+    amounts: tuple[str, ...] = ()  # "$1.5 million"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "relevant": self.relevant,
+            "kind": self.kind,
+            "score": round(self.score, 3),
+            "jurisdictions": [j.as_dict() for j in self.jurisdictions],
+            "reasons": list(self.reasons),
+            "actors": list(self.actors),
+            "legal_refs": list(self.legal_refs),
+            "amounts": list(self.amounts),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Verdict":
+        return cls(
+            relevant=bool(d["relevant"]),
+            kind=d.get("kind"),
+            score=float(d.get("score", 0.0)),
+            jurisdictions=tuple(Jurisdiction(**j) for j in d.get("jurisdictions", ())),
+            reasons=tuple(d.get("reasons", ())),
+            actors=tuple(d.get("actors", ())),
+            legal_refs=tuple(d.get("legal_refs", ())),
+            amounts=tuple(d.get("amounts", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry as a source presents it, before identity and state are applied.
+
+    `key` is the source's own stable id when it has one (RSS guid, DOJ uuid,
+    Federal Register document number, CourtListener id), else empty: the
+    detector then falls back to the canonical URL.
+    """
+
+    title: str
+    url: str = ""
+    key: str = ""
+    summary: str = ""
+    body: str = ""
+    published: datetime | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class FetchStatus(enum.Enum):
+    OK = "ok"  # a new body arrived
+    NOT_MODIFIED = "not_modified"  # 304, or a body identical to the last one
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    status: FetchStatus
+    body: bytes = b""
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    transient: bool = True  # for failures: worth retrying soon
+    retry_after: float | None = None  # seconds, from a Retry-After header
+    elapsed: float = 0.0
+    final_url: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """An entry with its identity fixed, as it is stored."""
+
+    source: str
+    key: str  # stable identity within the source
+    alt_key: str  # canonical URL + normalised title: survives rotating guids
+    url: str
+    title: str
+    summary: str
+    body: str
+    published: datetime | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """The item fields a story shows for each of its reports."""
+
+    source: str
+    title: str
+    url: str
+    published: datetime | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers about polling one source."""
+
+    name: str
+    kind: str
+    url: str
+    baseline_done: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_poll_at: float | None = None
+    last_success_at: float | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    last_latency: float | None = None
+    consecutive_failures: int = 0
+    next_attempt_at: float | None = None
+    flagged: bool = False
+    polls: int = 0
+    failures: int = 0
+    not_modified: int = 0

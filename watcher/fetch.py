@@ -1,0 +1,203 @@
+"""The one shared HTTP client for polling sources.
+
+Conditional GET, a streamed size cap, connect/read/total timeouts, bounded
+redirects, per-host concurrency and spacing. Every way a fetch can fail is
+mapped here, once, to a FetchResult with status FAILED: callers never see an
+exception from the network.
+
+httpx is the client API; its I/O runs over aiohttp's connection pool (the
+httpx-aiohttp transport), which costs a fraction of httpx's own pool per
+request. Tests inject `httpx.MockTransport` or talk to a real local server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from watcher.config import FetchSettings
+from watcher.domain import FetchResult, FetchStatus
+
+
+class HostGate:
+    """At most `limit` requests in flight to one host, starts `spacing` apart."""
+
+    def __init__(self, limit: int, spacing: float, clock: Callable[[], float]):
+        self._sem = asyncio.Semaphore(limit)
+        self._spacing = spacing
+        self._clock = clock
+        self._next_start = 0.0
+
+    async def __aenter__(self) -> None:
+        await self._sem.acquire()
+        if self._spacing > 0:
+            now = self._clock()
+            start = max(now, self._next_start)
+            self._next_start = start + self._spacing
+            if start > now:
+                await asyncio.sleep(start - now)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._sem.release()
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait, from a Retry-After header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+class TooLarge(Exception):
+    pass
+
+
+def default_transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
+    from httpx_aiohttp import AiohttpTransport
+
+    return AiohttpTransport(limits=httpx.Limits(max_connections=settings.concurrency, keepalive_expiry=30.0))
+
+
+class Fetcher:
+    """Polls URLs politely. Use as `async with Fetcher(settings, ua) as f:`."""
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        user_agent: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self._clock = clock
+        self._wall = wall_clock
+        self._gates: dict[str, HostGate] = {}
+        self._all = asyncio.Semaphore(settings.concurrency)
+        self._client = httpx.AsyncClient(
+            transport=transport or default_transport(settings),
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.timeout,
+            ),
+            follow_redirects=True,
+            max_redirects=settings.max_redirects,
+            headers={"User-Agent": user_agent},
+        )
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _gate(self, url: str) -> HostGate:
+        host = (urlsplit(url).hostname or "").lower()
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = HostGate(self.settings.per_host, self.settings.host_spacing, self._clock)
+        return gate
+
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        previous_hash: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> FetchResult:
+        request_headers = dict(headers or {})
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        started = self._clock()
+        try:
+            async with self._all, self._gate(url):
+                started = self._clock()
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._get(url, request_headers, previous_hash, started)
+        except TimeoutError:
+            return self._failed(f"timed out after {self.settings.timeout:g}s", started)
+        except TooLarge as e:
+            return self._failed(str(e), started, transient=False)
+        except httpx.TooManyRedirects:
+            return self._failed(f"more than {self.settings.max_redirects} redirects", started, transient=False)
+        except httpx.TimeoutException as e:
+            return self._failed(f"timed out ({type(e).__name__})", started)
+        except httpx.HTTPError as e:
+            return self._failed(f"{type(e).__name__}: {e}"[:300], started)
+        except (OSError, ValueError) as e:  # bad URLs, sockets, decoders
+            return self._failed(f"{type(e).__name__}: {e}"[:300], started)
+
+    async def _get(self, url: str, headers: dict[str, str], previous_hash: str | None, started: float) -> FetchResult:
+        cap = self.settings.max_bytes
+        async with self._client.stream("GET", url, headers=headers) as r:
+            if r.status_code == 304:
+                return FetchResult(
+                    FetchStatus.NOT_MODIFIED,
+                    etag=r.headers.get("etag"),
+                    last_modified=r.headers.get("last-modified"),
+                    http_status=304,
+                    elapsed=self._clock() - started,
+                    final_url=str(r.url),
+                )
+            if r.status_code != 200:
+                transient = r.status_code >= 500 or r.status_code in (408, 425, 429)
+                return FetchResult(
+                    FetchStatus.FAILED,
+                    http_status=r.status_code,
+                    error=f"HTTP {r.status_code}",
+                    transient=transient,
+                    retry_after=parse_retry_after(r.headers.get("retry-after"), self._wall()),
+                    elapsed=self._clock() - started,
+                    final_url=str(r.url),
+                )
+            declared = r.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise TooLarge(f"body of {int(declared):,} bytes exceeds the {cap:,}-byte cap")
+            chunks, size = [], 0
+            async for chunk in r.aiter_bytes():  # decoded: a gzip bomb is counted as it inflates
+                size += len(chunk)
+                if size > cap:
+                    raise TooLarge(f"body exceeds the {cap:,}-byte cap")
+                chunks.append(chunk)
+            body = b"".join(chunks)
+        digest = body_hash(body)
+        status = FetchStatus.NOT_MODIFIED if digest == previous_hash else FetchStatus.OK
+        return FetchResult(
+            status,
+            body=body if status is FetchStatus.OK else b"",
+            content_type=r.headers.get("content-type", ""),
+            etag=r.headers.get("etag"),
+            last_modified=r.headers.get("last-modified"),
+            body_hash=digest,
+            http_status=200,
+            elapsed=self._clock() - started,
+            final_url=str(r.url),
+        )
+
+    def _failed(self, error: str, started: float, transient: bool = True) -> FetchResult:
+        return FetchResult(FetchStatus.FAILED, error=error, transient=transient, elapsed=self._clock() - started)

@@ -1,0 +1,104 @@
+"""Ordered, named schema migrations, recorded in the database and applied on open.
+
+Append new migrations to the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+
+def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in sql.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+    return apply
+
+
+MIGRATIONS: list[Migration] = [
+    (
+        "0001_sources_and_items",
+        _script(
+            """
+            CREATE TABLE sources (
+                name TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                url TEXT NOT NULL,
+                baseline_done INTEGER NOT NULL DEFAULT 0,
+                etag TEXT,
+                last_modified TEXT,
+                body_hash TEXT,
+                last_poll_at REAL,
+                last_success_at REAL,
+                last_status TEXT,
+                last_error TEXT,
+                last_latency REAL,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL,
+                flagged INTEGER NOT NULL DEFAULT 0,
+                polls INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                not_modified INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE items (
+                id INTEGER PRIMARY KEY,
+                source TEXT NOT NULL,
+                key TEXT NOT NULL,
+                alt_key TEXT NOT NULL,
+                url TEXT NOT NULL,
+                title TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                body TEXT NOT NULL,
+                published REAL,
+                first_seen REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                content_hash TEXT NOT NULL,
+                revision INTEGER NOT NULL DEFAULT 1,
+                silent INTEGER NOT NULL,
+                relevant INTEGER NOT NULL DEFAULT 0,
+                kind TEXT,
+                score REAL NOT NULL DEFAULT 0,
+                verdict TEXT NOT NULL DEFAULT '{}',
+                UNIQUE (source, key)
+            );
+            CREATE INDEX items_by_alt_key ON items (source, alt_key);
+            CREATE INDEX items_relevant_recent ON items (relevant, first_seen);
+            CREATE TABLE list_members (
+                source TEXT NOT NULL,
+                key TEXT NOT NULL,
+                label TEXT NOT NULL,
+                since REAL NOT NULL,
+                PRIMARY KEY (source, key)
+            )
+            """
+        ),
+    ),
+]
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[Migration] | None = None) -> list[str]:
+    """Apply what has not been applied, each in its own transaction. Returns the names applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, applied_at REAL NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    applied = []
+    for name, apply in migrations if migrations is not None else MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            apply(conn)
+            conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(name)
+    return applied

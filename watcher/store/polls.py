@@ -1,0 +1,158 @@
+"""SQL for source state, items and list members: what one poll reads and writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+
+from watcher.detect import Change, Known
+from watcher.domain import FetchResult, Item, SourceState, Verdict
+
+_STATE_COLUMNS = [f.name for f in fields(SourceState)]
+MAX_BODY_CHARS = 200_000
+
+
+def _state(row: sqlite3.Row) -> SourceState:
+    d = {k: row[k] for k in _STATE_COLUMNS}
+    d["baseline_done"] = bool(d["baseline_done"])
+    d["flagged"] = bool(d["flagged"])
+    return SourceState(**d)
+
+
+def source_state(conn: sqlite3.Connection, name: str, kind: str, url: str) -> SourceState:
+    """The source's state, created on first sight. A changed URL starts afresh,
+    with a silent baseline, so that pointing a source elsewhere never floods."""
+    row = conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        conn.execute("INSERT INTO sources (name, kind, url) VALUES (?, ?, ?)", (name, kind, url))
+        return SourceState(name=name, kind=kind, url=url)
+    if row["url"] != url or row["kind"] != kind:
+        conn.execute(
+            """UPDATE sources SET kind = ?, url = ?, baseline_done = 0, etag = NULL, last_modified = NULL,
+               body_hash = NULL, consecutive_failures = 0, next_attempt_at = NULL, flagged = 0 WHERE name = ?""",
+            (kind, url, name),
+        )
+        row = conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+    return _state(row)
+
+
+def all_source_states(conn: sqlite3.Connection) -> list[SourceState]:
+    return [_state(r) for r in conn.execute("SELECT * FROM sources ORDER BY name")]
+
+
+def _chunks(values: Sequence[str], size: int = 400) -> Iterable[Sequence[str]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def known_items(
+    conn: sqlite3.Connection, source: str, keys: Sequence[str], alt_keys: Sequence[str]
+) -> tuple[dict[str, Known], dict[str, Known]]:
+    by_key: dict[str, Known] = {}
+    by_alt: dict[str, Known] = {}
+    sql = "SELECT id, key, alt_key, content_hash, silent FROM items WHERE source = ? AND {col} IN ({marks})"
+    for col, values, target in (("key", keys, by_key), ("alt_key", alt_keys, by_alt)):
+        for chunk in _chunks(list(values)):
+            q = sql.format(col=col, marks=",".join("?" * len(chunk)))
+            for r in conn.execute(q, (source, *chunk)):
+                k = Known(r["id"], r["key"], r["alt_key"], r["content_hash"], bool(r["silent"]))
+                target[k.key if col == "key" else k.alt_key] = k
+    return by_key, by_alt
+
+
+def list_members(conn: sqlite3.Connection, source: str) -> dict[str, str]:
+    return {r["key"]: r["label"] for r in conn.execute("SELECT key, label FROM list_members WHERE source = ?", (source,))}
+
+
+@dataclass(frozen=True)
+class StoredChange:
+    """A change as committed: the item's row id and its verdict."""
+
+    item_id: int
+    change: Change
+    verdict: Verdict
+
+
+def _ts(item: Item) -> float | None:
+    return item.published.timestamp() if item.published else None
+
+
+def save_changes(conn: sqlite3.Connection, changes: Sequence[tuple[Change, Verdict]], now: float) -> list[StoredChange]:
+    """Insert new items and update changed ones. Call inside a transaction."""
+    stored = []
+    for change, verdict in changes:
+        it = change.item
+        verdict_json = json.dumps(verdict.as_dict(), separators=(",", ":"))
+        values = (it.url, it.title, it.summary, it.body[:MAX_BODY_CHARS], _ts(it), it.content_hash)
+        if change.status == "new":
+            cur = conn.execute(
+                """INSERT INTO items (source, key, alt_key, url, title, summary, body, published, content_hash,
+                   first_seen, updated_at, silent, relevant, kind, score, verdict)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (it.source, it.key, it.alt_key, *values, now, now, int(change.silent),
+                 int(verdict.relevant), verdict.kind, verdict.score, verdict_json),
+            )
+            item_id = int(cur.lastrowid or 0)
+        else:
+            item_id = int(change.known_id or 0)
+            conn.execute(
+                """UPDATE items SET url = ?, title = ?, summary = ?, body = ?, published = ?, content_hash = ?,
+                   updated_at = ?, revision = revision + 1, relevant = ?, kind = ?, score = ?, verdict = ?
+                   WHERE id = ?""",
+                (*values, now, int(verdict.relevant), verdict.kind, verdict.score, verdict_json, item_id),
+            )
+        stored.append(StoredChange(item_id, change, verdict))
+    return stored
+
+
+def save_members(
+    conn: sqlite3.Connection, source: str, added: Iterable[tuple[str, str]], removed: Iterable[str], now: float
+) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO list_members (source, key, label, since) VALUES (?, ?, ?, ?)",
+        [(source, key, label, now) for key, label in added],
+    )
+    conn.executemany("DELETE FROM list_members WHERE source = ? AND key = ?", [(source, key) for key in removed])
+
+
+def record_success(conn: sqlite3.Connection, source: str, result: FetchResult, now: float, *, parsed: bool) -> None:
+    """A poll that worked: a new body (parsed) or nothing new (304, same hash)."""
+    conn.execute(
+        """UPDATE sources SET
+             baseline_done = CASE WHEN ? THEN 1 ELSE baseline_done END,
+             etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
+             body_hash = COALESCE(?, body_hash),
+             last_poll_at = ?, last_success_at = ?, last_status = ?, last_error = NULL, last_latency = ?,
+             consecutive_failures = 0, next_attempt_at = NULL, flagged = 0,
+             polls = polls + 1, not_modified = not_modified + ?
+           WHERE name = ?""",
+        (
+            parsed,
+            result.etag,
+            result.last_modified,
+            result.body_hash,
+            now,
+            now,
+            "ok" if parsed else "not_modified",
+            result.elapsed,
+            0 if parsed else 1,
+            source,
+        ),
+    )
+
+
+def record_failure(
+    conn: sqlite3.Connection, source: str, error: str, latency: float, now: float, next_attempt_at: float, flag_after: int
+) -> SourceState:
+    """A failed poll: counted, backed off, and flagged after `flag_after` in a row."""
+    conn.execute(
+        """UPDATE sources SET last_poll_at = ?, last_status = 'failed', last_error = ?, last_latency = ?,
+             consecutive_failures = consecutive_failures + 1, next_attempt_at = ?,
+             flagged = CASE WHEN consecutive_failures + 1 >= ? THEN 1 ELSE 0 END,
+             polls = polls + 1, failures = failures + 1
+           WHERE name = ?""",
+        (now, error[:500], latency, next_attempt_at, flag_after, source),
+    )
+    return _state(conn.execute("SELECT * FROM sources WHERE name = ?", (source,)).fetchone())
