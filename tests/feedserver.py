@@ -65,7 +65,7 @@ class FeedServer:
         path = h.path
         with self._lock:
             self.hits[path] = self.hits.get(path, 0) + 1
-            self.requests.append((path, dict(h.headers.items())))
+            self.requests.append((path, {k.lower(): v for k, v in h.headers.items()}))
             route = self.routes.get(path)
         if route is None:
             return self._send(h, 404, b"not found", "text/plain")

@@ -67,7 +67,7 @@ def test_baseline_then_not_modified_then_one_new_item(feed_server, tmp_path):
     # every request carried the validator it was given, and each source was asked once
     assert all(feed_server.hits[p] == hits_before[p] + 1 for p in hits_before)
     conditional = [h for p, h in feed_server.requests[-4:]]
-    assert all("If-None-Match" in h for h in conditional)
+    assert all("if-none-match" in h for h in conditional)
 
     feed_server.routes["/b.xml"] = Route(rss(_items("b", 7) + [{
         "title": "Fresh item", "link": "https://example.org/b/new", "guid": "b-new",

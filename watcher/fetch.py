@@ -17,7 +17,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -68,6 +68,20 @@ class TooLarge(Exception):
     pass
 
 
+class TooManyRedirects(Exception):
+    pass
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _cause(e: BaseException) -> str:
+    """The underlying error, named: the transport maps many aiohttp errors to one httpx class."""
+    root = e.__cause__ or e
+    text = str(root).strip().splitlines()[0] if str(root).strip() else ""
+    return f"{type(root).__name__}: {text}"[:300] if text else type(root).__name__
+
+
 def default_transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
     from httpx_aiohttp import AiohttpTransport
 
@@ -98,8 +112,7 @@ class Fetcher:
                 write=settings.read_timeout,
                 pool=settings.timeout,
             ),
-            follow_redirects=True,
-            max_redirects=settings.max_redirects,
+            follow_redirects=False,  # followed in _get, bounded (the aiohttp transport mangles httpx's own)
             headers={"User-Agent": user_agent},
         )
 
@@ -143,48 +156,56 @@ class Fetcher:
             return self._failed(f"timed out after {self.settings.timeout:g}s", started)
         except TooLarge as e:
             return self._failed(str(e), started, transient=False)
-        except httpx.TooManyRedirects:
+        except TooManyRedirects:
             return self._failed(f"more than {self.settings.max_redirects} redirects", started, transient=False)
         except httpx.TimeoutException as e:
-            return self._failed(f"timed out ({type(e).__name__})", started)
+            return self._failed(f"timed out ({_cause(e)})", started)
         except httpx.HTTPError as e:
-            return self._failed(f"{type(e).__name__}: {e}"[:300], started)
+            return self._failed(_cause(e), started)
         except (OSError, ValueError) as e:  # bad URLs, sockets, decoders
             return self._failed(f"{type(e).__name__}: {e}"[:300], started)
 
     async def _get(self, url: str, headers: dict[str, str], previous_hash: str | None, started: float) -> FetchResult:
         cap = self.settings.max_bytes
-        async with self._client.stream("GET", url, headers=headers) as r:
-            if r.status_code == 304:
-                return FetchResult(
-                    FetchStatus.NOT_MODIFIED,
-                    etag=r.headers.get("etag"),
-                    last_modified=r.headers.get("last-modified"),
-                    http_status=304,
-                    elapsed=self._clock() - started,
-                    final_url=str(r.url),
-                )
-            if r.status_code != 200:
-                transient = r.status_code >= 500 or r.status_code in (408, 425, 429)
-                return FetchResult(
-                    FetchStatus.FAILED,
-                    http_status=r.status_code,
-                    error=f"HTTP {r.status_code}",
-                    transient=transient,
-                    retry_after=parse_retry_after(r.headers.get("retry-after"), self._wall()),
-                    elapsed=self._clock() - started,
-                    final_url=str(r.url),
-                )
-            declared = r.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > cap:
-                raise TooLarge(f"body of {int(declared):,} bytes exceeds the {cap:,}-byte cap")
-            chunks, size = [], 0
-            async for chunk in r.aiter_bytes():  # decoded: a gzip bomb is counted as it inflates
-                size += len(chunk)
-                if size > cap:
-                    raise TooLarge(f"body exceeds the {cap:,}-byte cap")
-                chunks.append(chunk)
-            body = b"".join(chunks)
+        for _ in range(self.settings.max_redirects + 1):
+            async with self._client.stream("GET", url, headers=headers) as r:
+                location = r.headers.get("location")
+                if r.status_code not in REDIRECTS or not location:
+                    return await self._read(r, previous_hash, started, cap)
+            url = urljoin(str(r.url), location)
+        raise TooManyRedirects(url)
+
+    async def _read(self, r: httpx.Response, previous_hash: str | None, started: float, cap: int) -> FetchResult:
+        if r.status_code == 304:
+            return FetchResult(
+                FetchStatus.NOT_MODIFIED,
+                etag=r.headers.get("etag"),
+                last_modified=r.headers.get("last-modified"),
+                http_status=304,
+                elapsed=self._clock() - started,
+                final_url=str(r.url),
+            )
+        if r.status_code != 200:
+            transient = r.status_code >= 500 or r.status_code in (408, 425, 429)
+            return FetchResult(
+                FetchStatus.FAILED,
+                http_status=r.status_code,
+                error=f"HTTP {r.status_code}",
+                transient=transient,
+                retry_after=parse_retry_after(r.headers.get("retry-after"), self._wall()),
+                elapsed=self._clock() - started,
+                final_url=str(r.url),
+            )
+        declared = r.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise TooLarge(f"body of {int(declared):,} bytes exceeds the {cap:,}-byte cap")
+        chunks, size = [], 0
+        async for chunk in r.aiter_bytes():  # decoded: a gzip bomb is counted as it inflates
+            size += len(chunk)
+            if size > cap:
+                raise TooLarge(f"body exceeds the {cap:,}-byte cap")
+            chunks.append(chunk)
+        body = b"".join(chunks)
         digest = body_hash(body)
         status = FetchStatus.NOT_MODIFIED if digest == previous_hash else FetchStatus.OK
         return FetchResult(

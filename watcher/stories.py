@@ -32,7 +32,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from watcher.domain import Jurisdiction, Verdict
-from watcher.story_text import cosine, normalise_reference, reference_agreement, references, text_vector
+from watcher.story_match import (
+    ItemEvidence,
+    StoryProfile,
+    as_utc,
+    jurisdiction_key,
+    merged_signature,
+    score,
+    time_gap,
+)
 
 COURT, AGENCY, NEWS = 0, 1, 2  # title authority: lower wins
 
@@ -91,10 +99,6 @@ class ClusterConfig:
     signature_size: int = 80  # tokens kept in a story's text signature
 
 
-def _key(j: Jurisdiction) -> str:
-    return j.fips or f"{j.state}:{j.name.lower()}"
-
-
 @dataclass(frozen=True)
 class StoryState:
     """What a story needs to take new items, reconstructable without its items."""
@@ -121,7 +125,7 @@ class StoryState:
 
     @property
     def jurisdiction_keys(self) -> frozenset[str]:
-        return frozenset(_key(j) for j in self.jurisdictions)
+        return frozenset(jurisdiction_key(j) for j in self.jurisdictions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -187,73 +191,8 @@ def story_id_for(item_id: str) -> str:
     return "s-" + hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:12]
 
 
-def _as_utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
-
-
 def _day(t: datetime) -> int:
-    return _as_utc(t).toordinal()
-
-
-@dataclass(frozen=True)
-class _Features:
-    """What an item brings to scoring, computed once per item."""
-
-    kind: str
-    when: datetime
-    keys: frozenset[str]
-    states: frozenset[str]
-    vector: dict[str, float]
-    refs: frozenset[str]
-
-
-def _features(inp: StoryInput, when: datetime) -> _Features:
-    v = inp.verdict
-    refs = references(f"{inp.title}. {inp.summary}") | {normalise_reference(r) for r in v.legal_refs}
-    return _Features(
-        kind=v.kind or "unknown",
-        when=when,
-        keys=frozenset(_key(j) for j in v.jurisdictions),
-        states=frozenset(j.state for j in v.jurisdictions if j.state),
-        vector=text_vector(inp.title, inp.summary),
-        refs=frozenset(refs),
-    )
-
-
-def _time_score(hours: float) -> float:
-    if hours <= 24:
-        return 0.5
-    if hours <= 48:
-        return 0.35
-    if hours <= 96:
-        return 0.15
-    return 0.0
-
-
-def _jurisdiction_score(f: _Features, story: StoryState) -> float:
-    skeys = story.jurisdiction_keys
-    if not f.keys and not skeys:
-        return 0.1  # both national
-    if not f.keys or not skeys:
-        return 0.0
-    shared = len(f.keys & skeys)
-    if shared:
-        return 0.1 + 0.3 * shared / min(len(f.keys), len(skeys))
-    if f.states & {j.state for j in story.jurisdictions if j.state}:
-        return 0.0
-    return -0.6
-
-
-def score(f: _Features, story: StoryState) -> float:
-    """Evidence that an item with features `f` reports the event of `story`."""
-    when = _as_utc(f.when)
-    start, end = _as_utc(story.start), _as_utc(story.end)
-    gap = max(start - when, when - end, timedelta(0))
-    s = _time_score(gap.total_seconds() / 3600)
-    s += _jurisdiction_score(f, story)
-    s += 0.3 * reference_agreement(f.refs, story.refs)
-    s += cosine(f.vector, dict(story.signature))
-    return s
+    return as_utc(t).toordinal()
 
 
 class StoryIndex:
@@ -262,12 +201,16 @@ class StoryIndex:
     def __init__(self, config: ClusterConfig | None = None) -> None:
         self.config = config or ClusterConfig()
         self._stories: dict[str, StoryState] = {}
+        self._profiles: dict[str, StoryProfile] = {}
+        self._order: dict[str, int] = {}  # story id -> sequence number: ties go to the older story
         self._items: dict[str, str] = {}  # item id -> story id
         self._by_day: dict[tuple[str, int], set[str]] = {}
         self._clock: datetime | None = None  # latest event time seen: the date of undated items
+        self._sequence = 0
 
     @classmethod
     def load(cls, states: Iterable[StoryState], config: ClusterConfig | None = None) -> "StoryIndex":
+        """An index of persisted stories; pass them oldest first (by first_seen) for stable ties."""
         index = cls(config)
         for state in states:
             index._put(state)
@@ -292,21 +235,17 @@ class StoryIndex:
         """Forget stories whose latest event is before `before`; returns their ids.
 
         The daemon calls this with `now - (max_span + window)`: such stories can no
-        longer take an item published from now on.
+        longer take an item published from then on.
         """
-        cutoff = _as_utc(before)
-        gone = [sid for sid, s in self._stories.items() if _as_utc(s.end) < cutoff]
+        cutoff = as_utc(before)
+        gone = [sid for sid, p in self._profiles.items() if p.end < cutoff]
         for sid in gone:
             self._drop(sid)
         return gone
 
     def candidates(self, kind: str, when: datetime) -> list[StoryState]:
         """Stories of `kind` whose time span comes within the window of `when`, oldest first."""
-        day, reach = _day(when), self.config.window.days + 1
-        ids: set[str] = set()
-        for d in range(day - reach, day + reach + 1):
-            ids.update(self._by_day.get((kind, d), ()))
-        return sorted((self._stories[i] for i in ids), key=lambda s: (s.first_seen, s.id))
+        return [self._stories[i] for i in self._candidate_ids(kind, as_utc(when))]
 
     def assign(self, inp: StoryInput) -> Assignment:
         """Place one relevant item into the best recent story of its kind, or start a story."""
@@ -315,90 +254,99 @@ class StoryIndex:
             state = self._stories[known]
             return Assignment(known, created=False, state=state, duplicate=True, previous=state)
         when = inp.published or inp.seen or self._clock or datetime(1970, 1, 1, tzinfo=timezone.utc)
-        when = _as_utc(when)
-        f = _features(inp, when)
+        item = ItemEvidence.of(inp.title, inp.summary, inp.verdict, when)
         best, best_score = None, self.config.threshold
-        for story in self.candidates(f.kind, when):
-            if not self._fits(story, when):
+        for sid in self._candidate_ids(item.kind, item.when):
+            profile = self._profiles[sid]
+            if not self._fits(sid, profile, item.when):
                 continue
-            s = score(f, story)
-            if s >= best_score + (1e-9 if best is not None else 0.0):
-                best, best_score = story, s
+            s = score(item, profile)
+            if s > best_score or (best is None and s == best_score):
+                best, best_score = sid, s
         if best is None:
-            state = self._new_state(inp, f)
+            state = self._new_state(inp, item)
             self._put(state)
             return Assignment(state.id, created=True, state=state, score=0.0)
-        state = self._merge(best, inp, f)
-        self._drop(best.id)
-        self._put(state)
-        return Assignment(state.id, created=False, state=state, title_changed=state.title != best.title,
-                          score=best_score, previous=best)
+        previous = self._stories[best]
+        state = self._merge(previous, inp, item)
+        self._drop(best)
+        self._put(state, self._order_of(best))
+        return Assignment(state.id, created=False, state=state, title_changed=state.title != previous.title,
+                          score=best_score, previous=previous)
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _fits(self, story: StoryState, when: datetime) -> bool:
-        cfg = self.config
-        if story.item_count >= cfg.max_items:
-            return False
-        start, end = min(_as_utc(story.start), when), max(_as_utc(story.end), when)
-        if end - start > cfg.max_span:
-            return False
-        gap = max(_as_utc(story.start) - when, when - _as_utc(story.end), timedelta(0))
-        return gap <= cfg.window
+    def _order_of(self, sid: str) -> int:
+        return self._order.get(sid, self._sequence)
 
-    def _put(self, state: StoryState) -> None:
+    def _candidate_ids(self, kind: str, when: datetime) -> list[str]:
+        day, reach = _day(when), self.config.window.days + 1
+        ids: set[str] = set()
+        for d in range(day - reach, day + reach + 1):
+            ids.update(self._by_day.get((kind, d), ()))
+        return sorted(ids, key=self._order.__getitem__)
+
+    def _fits(self, sid: str, profile: StoryProfile, when: datetime) -> bool:
+        cfg = self.config
+        if len(self._stories[sid].item_ids) >= cfg.max_items:
+            return False
+        if max(profile.end, when) - min(profile.start, when) > cfg.max_span:
+            return False
+        return time_gap(when, profile.start, profile.end) <= cfg.window
+
+    def _put(self, state: StoryState, order: int | None = None) -> None:
+        profile = StoryProfile.of(state)
         self._stories[state.id] = state
+        self._profiles[state.id] = profile
+        if order is None:
+            order, self._sequence = self._sequence, self._sequence + 1
+        self._order[state.id] = order
         for item_id in state.item_ids:
             self._items[item_id] = state.id
-        for d in range(_day(state.start), _day(state.end) + 1):
+        for d in range(_day(profile.start), _day(profile.end) + 1):
             self._by_day.setdefault((state.kind, d), set()).add(state.id)
-        if self._clock is None or _as_utc(state.end) > self._clock:
-            self._clock = _as_utc(state.end)
+        if self._clock is None or profile.end > self._clock:
+            self._clock = profile.end
 
     def _drop(self, story_id: str) -> None:
         state = self._stories.pop(story_id)
+        profile = self._profiles.pop(story_id)
+        self._order.pop(story_id, None)
         for item_id in state.item_ids:
             self._items.pop(item_id, None)
-        for d in range(_day(state.start), _day(state.end) + 1):
+        for d in range(_day(profile.start), _day(profile.end) + 1):
             bucket = self._by_day.get((state.kind, d))
             if bucket is not None:
                 bucket.discard(story_id)
                 if not bucket:
                     del self._by_day[(state.kind, d)]
 
-    def _signature(self, weights: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
-        top = sorted(weights.items(), key=lambda tw: (-tw[1], tw[0]))[: self.config.signature_size]
-        return tuple((t, round(w, 4)) for t, w in top)
-
-    def _new_state(self, inp: StoryInput, f: _Features) -> StoryState:
-        seen = _as_utc(inp.seen) if inp.seen else f.when
+    def _new_state(self, inp: StoryInput, item: ItemEvidence) -> StoryState:
+        seen = as_utc(inp.seen) if inp.seen else item.when
         return StoryState(
             id=story_id_for(inp.item_id),
-            kind=f.kind,
+            kind=item.kind,
             title=inp.title,
             title_rank=source_rank(inp.source, inp.url),
             title_url=inp.url,
             jurisdictions=tuple(dict.fromkeys(inp.verdict.jurisdictions)),
-            start=f.when,
-            end=f.when,
+            start=item.when,
+            end=item.when,
             first_seen=seen,
             updated=seen,
             item_ids=(inp.item_id,),
             sources=(inp.source,),
-            signature=self._signature(f.vector),
-            refs=f.refs,
+            signature=merged_signature((), item.vector, self.config.signature_size),
+            refs=item.refs,
             actors=frozenset(inp.verdict.actors),
         )
 
-    def _merge(self, story: StoryState, inp: StoryInput, f: _Features) -> StoryState:
-        weights = dict(story.signature)
-        for token, w in f.vector.items():
-            weights[token] = weights.get(token, 0.0) + w
-        jurisdictions = {_key(j): j for j in story.jurisdictions}
+    def _merge(self, story: StoryState, inp: StoryInput, item: ItemEvidence) -> StoryState:
+        jurisdictions = {jurisdiction_key(j): j for j in story.jurisdictions}
         for j in inp.verdict.jurisdictions:
-            jurisdictions.setdefault(_key(j), j)
+            jurisdictions.setdefault(jurisdiction_key(j), j)
         rank = source_rank(inp.source, inp.url)
-        seen = _as_utc(inp.seen) if inp.seen else f.when
+        seen = as_utc(inp.seen) if inp.seen else item.when
         retitle = rank < story.title_rank
         return replace(
             story,
@@ -406,14 +354,14 @@ class StoryIndex:
             title_rank=rank if retitle else story.title_rank,
             title_url=inp.url if retitle else story.title_url,
             jurisdictions=tuple(jurisdictions.values()),
-            start=min(_as_utc(story.start), f.when),
-            end=max(_as_utc(story.end), f.when),
-            first_seen=min(_as_utc(story.first_seen), seen),
-            updated=max(_as_utc(story.updated), seen),
+            start=min(as_utc(story.start), item.when),
+            end=max(as_utc(story.end), item.when),
+            first_seen=min(as_utc(story.first_seen), seen),
+            updated=max(as_utc(story.updated), seen),
             item_ids=story.item_ids + (inp.item_id,),
             sources=tuple(dict.fromkeys(story.sources + (inp.source,))),
-            signature=self._signature(weights),
-            refs=story.refs | f.refs,
+            signature=merged_signature(story.signature, item.vector, self.config.signature_size),
+            refs=story.refs | item.refs,
             actors=story.actors | frozenset(inp.verdict.actors),
         )
 
@@ -425,11 +373,11 @@ _TAG = re.compile(r"<[^>]*>")
 
 def _parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return _as_utc(value)
+        return as_utc(value)
     if not value:
         return None
     try:
-        return _as_utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
+        return as_utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
     except ValueError:
         return None
 

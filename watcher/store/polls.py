@@ -156,3 +156,21 @@ def record_failure(
         (now, error[:500], latency, next_attempt_at, flag_after, source),
     )
     return _state(conn.execute("SELECT * FROM sources WHERE name = ?", (source,)).fetchone())
+
+
+def items_page(conn: sqlite3.Connection, after_id: int, limit: int) -> list[tuple[int, str, str, str, str]]:
+    """(id, title, summary, body, verdict json) of stored items, in id order, after `after_id`."""
+    rows = conn.execute(
+        "SELECT id, title, summary, body, verdict FROM items WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def save_verdicts(conn: sqlite3.Connection, updates: Sequence[tuple[int, Verdict, str]]) -> None:
+    from watcher.store.db import transaction
+
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE items SET relevant = ?, kind = ?, score = ?, verdict = ? WHERE id = ?",
+            [(int(v.relevant), v.kind, v.score, j, item_id) for item_id, v, j in updates],
+        )
