@@ -178,13 +178,13 @@ def test_list_page_rows_added_and_removed(feed_server, tmp_path):
     v1 = (RECORDINGS / "doj_sanctuary_list_v1.html").read_bytes()
     v2 = (RECORDINGS / "doj_sanctuary_list_v2.html").read_bytes()
     feed_server.routes["/list"] = Route(v1, "text/html")
-    src = {"name": "doj-list", "kind": "list", "url": feed_server.url("/list"), "scope": "main", "rows": "li",
+    src = {"name": "doj-list", "kind": "list", "url": feed_server.url("/list"), "scope": "main article", "rows": "li",
            "label": "the DOJ sanctuary jurisdiction list",
            "describe": "{action} {label} published under Executive Order 14287: {row}."}
     cfg = write_config(tmp_path / "s.yaml", [src])
     config = load_config(cfg, {})
     c1 = asyncio.run(poll_once(config, tmp_path / "st")).counts
-    assert c1["baseline"] >= 30 and c1["new_items"] == 0
+    assert c1["baseline"] == 35 and c1["new_items"] == 0
     feed_server.routes["/list"] = Route(v2, "text/html")
     c2 = asyncio.run(poll_once(config, tmp_path / "st")).counts
     assert c2["new_items"] == 2
