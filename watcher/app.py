@@ -17,7 +17,6 @@ from watcher.config import Config
 from watcher.fetch import Fetcher
 from watcher.poll import Classifier, Poller, PollSummary
 from watcher.sources.base import SourceOptions
-from watcher.store import polls as sql
 from watcher.store.db import Database
 
 log = logging.getLogger("watcher.app")
@@ -60,7 +59,7 @@ class Daemon:
         assert task is not None
         self._in_flight.add(task)
         try:
-            state = await self.poller.db.run(sql.source_state, source.name, source.kind, source.url)
+            state = (await self.poller.states())[source.name]
             if state.next_attempt_at and state.next_attempt_at > self.poller.clock():
                 log.info("backing off", extra={"source": source.name, "until": round(state.next_attempt_at)})
                 return

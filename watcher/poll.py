@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 
 from watcher.config import Config
 from watcher.detect import Change, detect, identify
-from watcher.domain import Entry, FetchResult, FetchStatus, Item, Verdict
+from watcher.domain import Entry, FetchResult, FetchStatus, Item, SourceState, Verdict
 from watcher.fetch import Fetcher
 from watcher.sources.base import ParseError, SourceKind, SourceOptions, kind_class
 from watcher.store import polls as sql
-from watcher.store.db import Database, transaction
+from watcher.store.db import Database
 from watcher.text import digest
 
 log = logging.getLogger("watcher.poll")
@@ -87,6 +87,16 @@ class Poller:
             s.name: kind_class(s.kind)(s, dict(config.secrets)) for s in config.sources
         }
         self._locks: dict[str, asyncio.Lock] = {s.name: asyncio.Lock() for s in config.sources}
+        self._states: dict[str, SourceState] = {}  # the store's source rows, kept current by each commit
+        self._loaded = asyncio.Lock()
+
+    async def states(self) -> dict[str, SourceState]:
+        """Every configured source's state; loaded (and created or reset) once, in one transaction."""
+        async with self._loaded:
+            if not self._states:
+                spec = [(s.name, s.kind, s.url) for s in self.config.sources]
+                self._states = await self.db.write(sql.sync_sources, spec)
+        return self._states
 
     async def poll_all(self, names: Sequence[str] | None = None) -> PollSummary:
         chosen = [s for s in self.config.sources if s.enabled and (names is None or s.name in names)]
@@ -109,7 +119,7 @@ class Poller:
 
     async def _poll(self, source: SourceOptions, summary: PollSummary) -> None:
         kind = self._kinds[source.name]
-        state = await self.db.run(sql.source_state, source.name, source.kind, source.url)
+        state = (await self.states())[source.name]
         headers = kind.request_headers()
         if source.user_agent:
             headers["User-Agent"] = source.user_agent
@@ -124,9 +134,11 @@ class Poller:
             await self._failed(source, result.error or "failed", result.elapsed, result.retry_after, summary)
             return
         if result.status is FetchStatus.NOT_MODIFIED:
-            await self.db.run(self._commit_not_modified, source.name, result)
+            self._states[source.name] = await self.db.write(
+                sql.record_success, source.name, result, self.clock(), False
+            )
             summary.counts["not_modified"] = 1
-            log.info("not modified", extra={"source": source.name, "latency": round(result.elapsed, 3)})
+            log.debug("not modified", extra={"source": source.name, "latency": round(result.elapsed, 3)})
             return
         try:
             entries = kind.parse(result.body, result.content_type)
@@ -153,7 +165,9 @@ class Poller:
             max_age=self.config.settings.max_age,
         )
         judged = [(c, self.classify(c.item.title, c.item.summary, c.item.body)) for c in changes]
-        stories = await self.db.run(self._commit, source.name, result, judged, added, removed, now)
+        stories, self._states[source.name] = await self.db.write(
+            self._commit, source.name, result, judged, added, removed, now
+        )
         for c, v in judged:
             if c.silent:
                 summary.counts["baseline"] += c.status == "new"
@@ -209,18 +223,13 @@ class Poller:
         added: list[tuple[str, str]],
         removed: list[str],
         now: float,
-    ) -> tuple[int, int]:
-        with transaction(conn):
-            stored = sql.save_changes(conn, judged, now)
-            sql.save_members(conn, name, added, removed, now)
-            sql.record_success(conn, name, result, now, parsed=True)
-            if self.story_hook is not None:
-                return self.story_hook(conn, stored, now)
-        return 0, 0
-
-    def _commit_not_modified(self, conn: sqlite3.Connection, name: str, result: FetchResult) -> None:
-        with transaction(conn):
-            sql.record_success(conn, name, result, self.clock(), parsed=False)
+    ) -> tuple[tuple[int, int], SourceState]:
+        """Everything one poll learned: runs inside one (group-committed) transaction."""
+        stored = sql.save_changes(conn, judged, now)
+        sql.save_members(conn, name, added, removed, now)
+        state = sql.record_success(conn, name, result, now, True)
+        stories = self.story_hook(conn, stored, now) if self.story_hook is not None else (0, 0)
+        return stories, state
 
     async def _failed(
         self, source: SourceOptions, error: str, latency: float, retry_after: float | None, summary: PollSummary
@@ -228,17 +237,13 @@ class Poller:
         fetch = self.config.settings.fetch
         now = self.clock()
 
-        def commit(conn: sqlite3.Connection) -> bool:
-            with transaction(conn):
-                sql.source_state(conn, source.name, source.kind, source.url)
-                failures = conn.execute(
-                    "SELECT consecutive_failures FROM sources WHERE name = ?", (source.name,)
-                ).fetchone()[0]
-                delay = backoff_delay(failures + 1, fetch.backoff_base, fetch.backoff_max, self.rng(), retry_after)
-                state = sql.record_failure(conn, source.name, error, latency, now, now + delay, fetch.flag_after)
-            return state.flagged and state.consecutive_failures == fetch.flag_after
+        def backoff(failures: int) -> float:
+            return backoff_delay(failures, fetch.backoff_base, fetch.backoff_max, self.rng(), retry_after)
 
-        newly_flagged = await self.db.run(commit)
+        await self.states()
+        state = await self.db.write(sql.record_failure, source.name, error, latency, now, backoff, fetch.flag_after)
+        self._states[source.name] = state
+        newly_flagged = state.flagged and state.consecutive_failures == fetch.flag_after
         summary.counts["failed"] = 1
         summary.errors[source.name] = error
         log.warning("poll failed", extra={"source": source.name, "error": error})

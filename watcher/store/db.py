@@ -1,8 +1,17 @@
 """The SQLite database: one connection, owned by one thread, that every write goes through.
 
-Async callers `await db.run(fn, *args)`; `fn(conn, *args)` runs on the writer
-thread. WAL mode, so readers on other connections (the web face) never block
-it; `BEGIN IMMEDIATE` for every write transaction; migrations applied on open.
+Async callers `await db.run(fn, *args)`: `fn(conn, *args)` runs on the writer
+thread. Writes go through `await db.write(fn, *args)`: the writer thread runs
+everything queued by then in one transaction (group commit), each operation in
+its own savepoint, so one operation's failure undoes only that operation, and
+every caller is answered only after the COMMIT. One poll's results are one
+operation: atomic, and durable before anything leaves the machine. WAL mode, so
+readers on other connections (the web face) never block the writer; migrations
+applied on open.
+
+Measured (bench/bench_poll.py, 2,000 sources): one transaction and one thread
+hand-off per poll cost ~1 ms a source in GIL hand-offs, against 16 us for the
+SQLite work itself; group commit brings a 304 poll down to a share of one.
 """
 
 from __future__ import annotations
@@ -58,6 +67,10 @@ class Database:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._thread_id: int | None = None
+        self._lock = threading.Lock()
+        self._queued: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._drain_scheduled = False
+        self.max_group = 1000
 
     def open(self) -> "Database":
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +120,62 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn, args)
 
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` inside a group-committed transaction on the writer thread.
+
+        `fn` must not BEGIN or COMMIT itself; its changes are durable when this returns.
+        """
+        if self._executor is None:
+            raise RuntimeError("database is closed")
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            self._queued.append((fn, args, fut))
+            schedule = not self._drain_scheduled
+            self._drain_scheduled = True
+        if schedule:
+            self._executor.submit(self._drain)
+        return await fut
+
+    def _drain(self) -> None:
+        """On the writer thread: commit everything queued, in groups."""
+        while True:
+            with self._lock:
+                batch, self._queued = self._queued[: self.max_group], self._queued[self.max_group :]
+                if not batch:
+                    self._drain_scheduled = False
+                    return
+            self._commit_group(batch)
+
+    def _commit_group(self, batch: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        conn = self._conn
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            assert conn is not None, "database is closed"
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, args, fut in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    result = fn(conn, *args)
+                except Exception as e:  # noqa: BLE001 - one operation's failure is its caller's, not the group's
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append((fut, None, e))
+                else:
+                    conn.execute("RELEASE op")
+                    outcomes.append((fut, result, None))
+            conn.execute("COMMIT")
+        except BaseException as e:  # the commit itself failed: nobody's work is durable
+            if conn is not None and conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            outcomes = [(fut, None, e) for _, _, fut in batch]
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, items)
+
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """The same, for synchronous callers (CLI commands)."""
         if self._executor is None:
@@ -118,3 +187,13 @@ class Database:
     def reader(self) -> sqlite3.Connection:
         """A separate read-only connection (for the web face): never blocks the writer."""
         return connect(self.path, readonly=True)
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, result, error in outcomes:
+        if fut.done():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from watcher.detect import Change, Known
@@ -40,6 +40,15 @@ def source_state(conn: sqlite3.Connection, name: str, kind: str, url: str) -> So
 
 def all_source_states(conn: sqlite3.Connection) -> list[SourceState]:
     return [_state(r) for r in conn.execute("SELECT * FROM sources ORDER BY name")]
+
+
+def sync_sources(conn: sqlite3.Connection, sources: Sequence[tuple[str, str, str]]) -> dict[str, SourceState]:
+    """The state of every configured (name, kind, url), created or reset as needed."""
+    return {name: source_state(conn, name, kind, url) for name, kind, url in sources}
+
+
+def _reload(conn: sqlite3.Connection, name: str) -> SourceState:
+    return _state(conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone())
 
 
 def _chunks(values: Sequence[str], size: int = 400) -> Iterable[Sequence[str]]:
@@ -117,7 +126,7 @@ def save_members(
     conn.executemany("DELETE FROM list_members WHERE source = ? AND key = ?", [(source, key) for key in removed])
 
 
-def record_success(conn: sqlite3.Connection, source: str, result: FetchResult, now: float, *, parsed: bool) -> None:
+def record_success(conn: sqlite3.Connection, source: str, result: FetchResult, now: float, parsed: bool) -> SourceState:
     """A poll that worked: a new body (parsed) or nothing new (304, same hash)."""
     conn.execute(
         """UPDATE sources SET
@@ -141,12 +150,22 @@ def record_success(conn: sqlite3.Connection, source: str, result: FetchResult, n
             source,
         ),
     )
+    return _reload(conn, source)
 
 
 def record_failure(
-    conn: sqlite3.Connection, source: str, error: str, latency: float, now: float, next_attempt_at: float, flag_after: int
+    conn: sqlite3.Connection,
+    source: str,
+    error: str,
+    latency: float,
+    now: float,
+    backoff: Callable[[int], float],
+    flag_after: int,
 ) -> SourceState:
-    """A failed poll: counted, backed off, and flagged after `flag_after` in a row."""
+    """A failed poll: counted, backed off (`backoff(failures in a row)` seconds), and
+    flagged after `flag_after` in a row."""
+    failures = conn.execute("SELECT consecutive_failures FROM sources WHERE name = ?", (source,)).fetchone()[0] + 1
+    next_attempt_at = now + backoff(failures)
     conn.execute(
         """UPDATE sources SET last_poll_at = ?, last_status = 'failed', last_error = ?, last_latency = ?,
              consecutive_failures = consecutive_failures + 1, next_attempt_at = ?,
@@ -155,7 +174,7 @@ def record_failure(
            WHERE name = ?""",
         (now, error[:500], latency, next_attempt_at, flag_after, source),
     )
-    return _state(conn.execute("SELECT * FROM sources WHERE name = ?", (source,)).fetchone())
+    return _reload(conn, source)
 
 
 def items_page(conn: sqlite3.Connection, after_id: int, limit: int) -> list[tuple[int, str, str, str, str]]:
