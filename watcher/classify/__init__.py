@@ -1,0 +1,53 @@
+"""Classifying feed items: is it about US sanctuary jurisdictions, what kind of action, whom it targets, and why.
+
+    from watcher.classify import classify
+    verdict = classify(title, summary, body)
+
+Pure: the lexicon (`data/lexicon.yaml`), the place rules (`data/places.yaml`) and
+the gazetteer (`data/gazetteer.csv`) are read once, on first use.
+"""
+
+from __future__ import annotations
+
+from watcher.classify import evidence, jurisdictions, kinds, relevance
+from watcher.classify.rules import lexicon
+from watcher.domain import Verdict
+
+__all__ = ["classify"]
+
+_NOT_RELEVANT = Verdict(relevant=False, kind=None, score=0.0, reasons=("no sanctuary-jurisdiction signal",))
+
+
+def classify(title: str, summary: str = "", body: str = "") -> Verdict:
+    """The verdict on one item. Inputs are plain text; body may be long."""
+    lex = lexicon()
+    head = f"{title}\n{summary}" if summary else title
+    if not lex.precheck.search(head.lower()) and not (body and lex.precheck.search(body.lower())):
+        return _NOT_RELEVANT
+    windows = relevance.evidence_windows(body, lex.precheck) if body else ""
+    rel = relevance.weigh(head, windows)
+    relevant = rel.score > 0.5
+    text = head if summary or not body else f"{title}\n{body[:1500]}"
+    ev_text = f"{text}\n{windows}" if windows else text
+    if not relevant:
+        return Verdict(False, None, rel.score, (), rel.reasons[:4])
+    kind, _ = kinds.decide(title, summary, body)
+    places = jurisdictions.extract(text)
+    refs = evidence.legal_refs(ev_text)
+    funds = evidence.programs(text)
+    reasons = list(rel.reasons[:5])
+    reasons.insert(0, f"reads as {kind.replace('_', ' ')}")
+    reasons += [f"names {r}" for r in refs[:4]]
+    reasons += [f"concerns {p} funds" for p in funds]
+    if places:
+        reasons.append("targets " + ", ".join(f"{j.name}, {j.state}" if j.kind != "state" else j.name for j in places[:6]))
+    return Verdict(
+        relevant=True,
+        kind=kind,
+        score=rel.score,
+        jurisdictions=places,
+        reasons=tuple(dict.fromkeys(reasons)),
+        actors=evidence.actors(ev_text),
+        legal_refs=refs,
+        amounts=evidence.amounts(text),
+    )

@@ -34,8 +34,9 @@ def decide(title: str, summary: str, body: str = "") -> tuple[str, dict[str, flo
     decisive: dict[str, float] = {}
     for zone, text in zones(title, summary, body):
         factor = lex.zones[zone]
+        lowered = text.lower()
         for cue in lex.cues:
-            if cue.regex.search(text):
+            if cue.regex.search(text, lowered):
                 scores[cue.kind] += cue.weight * factor
                 if cue.decisive and zone != "body":
                     decisive[cue.kind] = decisive.get(cue.kind, 0.0) + cue.weight * factor
@@ -45,4 +46,9 @@ def decide(title: str, summary: str, body: str = "") -> tuple[str, dict[str, flo
     if not pool:
         return lex.default_kind, scores
     best = max(pool, key=lambda k: (pool[k], -rank[k]))
+    if best == "statement" and not live:
+        threats = {k: v for k, v in pool.items() if k != "statement" and v > 0}
+        strongest = max(threats, key=lambda k: (threats[k], -rank[k]), default=None)
+        if strongest and pool["statement"] < lex.statement_margin * threats[strongest]:
+            best = strongest
     return best, scores

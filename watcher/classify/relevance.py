@@ -24,7 +24,7 @@ def evidence_windows(body: str, precheck: re.Pattern[str], limit: int = 60) -> s
     if len(body) <= 4 * _WINDOW:
         return body
     spans: list[list[int]] = []
-    for m in precheck.finditer(body):
+    for m in precheck.finditer(body.lower()):
         lo, hi = max(0, m.start() - _WINDOW), min(len(body), m.end() + _WINDOW)
         if spans and lo <= spans[-1][1]:
             spans[-1][1] = hi
@@ -36,10 +36,9 @@ def evidence_windows(body: str, precheck: re.Pattern[str], limit: int = 60) -> s
 
 
 def _apply(features: tuple[Feature, ...], text: str, factor: float, seen: dict[str, float]) -> None:
+    lowered = text.lower()
     for f in features:
-        if f.id not in seen and f.regex.search(text):
-            seen[f.id] = f.weight * factor
-        elif f.id in seen and factor > 0 and abs(seen[f.id]) < abs(f.weight * factor) and f.regex.search(text):
+        if abs(seen.get(f.id, 0.0)) < abs(f.weight * factor) and f.regex.search(text, lowered):
             seen[f.id] = f.weight * factor
 
 

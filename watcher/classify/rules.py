@@ -25,12 +25,94 @@ def _compile(pattern: str, case: bool = False) -> re.Pattern[str]:
     return re.compile(re.sub(r"\s*\n\s*", "", pattern.strip()), flags)
 
 
+def _lower_pattern(pattern: str) -> str:
+    """The pattern for lower-cased text: literal letters lowered, escapes (\\b, \\S) kept."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
+            i += 2
+        else:
+            out.append(pattern[i].lower())
+            i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled pattern with the literals one of which any match must contain.
+
+    Case-insensitive rules run on lower-cased text (much faster than re.IGNORECASE);
+    when none of the literals occurs in the text, the regex is not run at all.
+    """
+
+    regex: re.Pattern[str]
+    case: bool
+    needs: tuple[str, ...]  # empty: always run
+
+    def search(self, text: str, lowered: str) -> re.Match[str] | None:
+        t = text if self.case else lowered
+        if self.needs and not any(n in t for n in self.needs):
+            return None
+        return self.regex.search(t)
+
+    def finditer(self, text: str, lowered: str):
+        t = text if self.case else lowered
+        if self.needs and not any(n in t for n in self.needs):
+            return iter(())
+        return self.regex.finditer(t)
+
+
+def make_rule(pattern: str, case: bool = False) -> Rule:
+    source = re.sub(r"\s*\n\s*", "", pattern.strip())
+    if not case:
+        source = _lower_pattern(source)
+    regex = re.compile(source, re.MULTILINE)
+    return Rule(regex, case, required_literals(source))
+
+
+def required_literals(source: str) -> tuple[str, ...]:
+    """Strings of which every match contains at least one (empty if none can be proved)."""
+    from re import _constants as c, _parser as p  # type: ignore[attr-defined]
+
+    def factors(seq) -> set[str] | None:  # noqa: ANN001
+        options: list[set[str]] = []
+        run = ""
+        for op, av in seq:
+            if op is c.LITERAL:
+                run += chr(av)
+                continue
+            if run:
+                options.append({run})
+                run = ""
+            found: set[str] | None = None
+            if op is c.SUBPATTERN:
+                found = factors(av[-1])
+            elif op is c.BRANCH:
+                branches = [factors(b) for b in av[1]]
+                found = None if any(b is None for b in branches) else set().union(*branches)  # type: ignore[arg-type]
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+                found = factors(av[2])
+            if found:
+                options.append(found)
+        if run:
+            options.append({run})
+        options = [o for o in options if min(len(x) for x in o) >= 3]
+        return max(options, key=lambda o: min(len(x) for x in o)) if options else None
+
+    try:
+        found = factors(p.parse(source))
+    except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
+        return ()
+    return tuple(sorted(found)) if found else ()
+
+
 @dataclass(frozen=True)
 class Feature:
     id: str
     reason: str
     weight: float
-    regex: re.Pattern[str]
+    regex: Rule
 
 
 @dataclass(frozen=True)
@@ -38,7 +120,7 @@ class KindCue:
     kind: str
     weight: float
     decisive: bool
-    regex: re.Pattern[str]
+    regex: Rule
 
 
 @dataclass(frozen=True)
@@ -46,12 +128,13 @@ class Lexicon:
     threshold: float
     steepness: float
     body_factor: float
-    precheck: re.Pattern[str]
+    precheck: re.Pattern[str]  # runs on lower-cased text
     signals: tuple[Feature, ...]
     false_friends: tuple[Feature, ...]
     zones: dict[str, float]
     priority: tuple[str, ...]
     default_kind: str
+    statement_margin: float
     cues: tuple[KindCue, ...]
     actors: tuple[tuple[str, re.Pattern[str]], ...]
     courts: tuple[re.Pattern[str], ...]
@@ -62,7 +145,7 @@ class Lexicon:
 
 def _features(rows: list[dict[str, Any]]) -> tuple[Feature, ...]:
     return tuple(
-        Feature(r["id"], r["reason"], float(r["weight"]), _compile(r["pattern"], r.get("case", False))) for r in rows
+        Feature(r["id"], r["reason"], float(r["weight"]), make_rule(r["pattern"], r.get("case", False))) for r in rows
     )
 
 
@@ -71,7 +154,7 @@ def lexicon() -> Lexicon:
     raw = yaml.safe_load((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
     rel, kinds, ev = raw["relevance"], raw["kinds"], raw["evidence"]
     cues = tuple(
-        KindCue(kind, float(c["weight"]), bool(c.get("decisive", False)), _compile(c["pattern"]))
+        KindCue(kind, float(c["weight"]), bool(c.get("decisive", False)), make_rule(c["pattern"]))
         for kind, rows in kinds["cues"].items()
         for c in rows
     )
@@ -79,21 +162,23 @@ def lexicon() -> Lexicon:
         threshold=float(rel["threshold"]),
         steepness=float(rel["steepness"]),
         body_factor=float(rel["body_factor"]),
-        precheck=_compile(rel["precheck"]),
+        precheck=make_rule(rel["precheck"]).regex,
         signals=_features(rel["signals"]),
         false_friends=_features(rel["false_friends"]),
         zones={k: float(v) for k, v in kinds["zones"].items()},
         priority=tuple(kinds["priority"]),
         default_kind=kinds["default"],
+        statement_margin=float(kinds["statement_margin"]),
         cues=cues,
         actors=tuple((a["name"], _compile(a["pattern"], a.get("case", False))) for a in ev["actors"]),
-        courts=tuple(_compile(p) for p in ev["court_patterns"]),
+        courts=tuple(_compile(p, True) for p in ev["court_patterns"]),
         legal_refs=tuple((r["form"], _compile(r["pattern"], r.get("case", False))) for r in ev["legal_ref_patterns"]),
         amount=_compile(ev["amount_pattern"]),
         programs=tuple((p["name"], _compile(p["pattern"], True)) for p in ev["funding_programs"]),
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def place_key(name: str) -> str:
     """A spelling-insensitive key: 'Saint Paul', 'St. Paul' and 'ST PAUL' agree."""
     k = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")

@@ -1,0 +1,276 @@
+"""Jurisdictions: the states, counties and cities an item names as parties (rule 3).
+
+Names are found in the text, looked up in the gazetteer, and kept only when the
+text gives them a role: a state name stands on its own, a county carries its
+"County"; a city needs a cue ("City of X", "X Mayor", "X, Texas", a list of
+places) or must be a large place taken at its bare name. Mentions that only
+locate something else (a court's district, a venue, an ICE field office,
+"Cook County, Illinois") are dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from watcher.classify.rules import Candidate, gazetteer, place_key, place_rules
+from watcher.domain import Jurisdiction
+
+_TOKEN = re.compile(r"(?:St|Ft|Mt)\.|[A-Z][A-Za-z-]*(?:['’](?!s\b)[A-Za-z]+)?")
+_JOINERS = {" ", " of ", " de ", " la ", " del "}
+_MAX_SPAN = 5
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    text: str
+    options: list[Candidate]  # what the name may refer to (one for states, counties resolved later)
+    kind: str  # "state" | "county" | "city" | "alias" | "new_york"
+    accepted: bool = False
+    incidental: bool = False
+
+
+@functools.cache
+def _patterns() -> dict[str, re.Pattern[str]]:
+    r = place_rules()
+    aliases = sorted(gazetteer().aliases, key=len, reverse=True)
+    return {
+        "alias": re.compile(r"\b(?:" + "|".join(re.escape(a) for a in aliases) + r")(?:\s+County\b)?"),
+        "cue_before": re.compile(r["city_cues_before"], re.IGNORECASE),
+        "cue_after": re.compile(r["city_cues_after"], re.IGNORECASE),
+        "incidental_before": re.compile(r["incidental_before"], re.IGNORECASE),
+        "incidental_after": re.compile(r["incidental_after"], re.IGNORECASE),
+        "state_adjective": re.compile(r["state_as_adjective_after"], re.IGNORECASE),
+        "gov": re.compile(r["officials"]["title_before_governor"], re.IGNORECASE),
+        "ag": re.compile(r["officials"]["title_before_attorney_general"], re.IGNORECASE),
+        "plural_counties": re.compile(
+            r"((?:[A-Z][\w-]+(?: [A-Z][\w-]+)?, )*[A-Z][\w-]+(?: [A-Z][\w-]+)?,? and [A-Z][\w-]+(?: [A-Z][\w-]+)?) counties\b"
+        ),
+    }
+
+
+def _runs(text: str) -> list[list[re.Match[str]]]:
+    """Maximal runs of capitalised words ("Santa Clara County", "City of El Cenizo")."""
+    runs: list[list[re.Match[str]]] = []
+    for m in _TOKEN.finditer(text):
+        if runs and text[runs[-1][-1].end() : m.start()] in _JOINERS:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return runs
+
+
+def _find_mentions(text: str) -> list[Mention]:
+    g, pats = gazetteer(), _patterns()
+    mentions: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    for m in pats["alias"].finditer(text):
+        base = re.sub(r"\s+County$", "", m.group(0))
+        j = g.aliases[base]
+        mentions.append(Mention(m.start(), m.end(), m.group(0), [Candidate(j, 10**9)], "alias", accepted=True))
+        taken.append((m.start(), m.end()))
+    for m in pats["plural_counties"].finditer(text):
+        for name in re.split(r",? and |, ", m.group(1)):
+            options = g.counties.get(place_key(name + " County"), [])
+            if options:
+                s = text.index(name, m.start())
+                mentions.append(Mention(s, s + len(name), name + " County", list(options), "county", accepted=True))
+        taken.append((m.start(), m.end()))
+    for run in _runs(text):
+        n = len(run)
+        for length in range(min(_MAX_SPAN, n), 0, -1):
+            for i in range(0, n - length + 1):
+                a, b = run[i].start(), run[i + length - 1].end()
+                if not free(a, b):
+                    continue
+                span = text[a:b]
+                k = place_key(span)
+                if span.startswith("County of ") and length > 2:
+                    k = place_key(span[len("County of ") :] + " County")
+                    kind, options = "county", g.counties.get(k, [])
+                elif k.endswith(("_COUNTY", "_PARISH", "_BOROUGH")):
+                    kind, options = "county", g.counties.get(k, [])
+                elif k in g.states:
+                    kind, options = ("new_york" if k == "NEW_YORK" else "state"), [Candidate(g.states[k], 0)]
+                else:
+                    kind, options = "city", g.places.get(k, [])
+                if options:
+                    mentions.append(Mention(a, b, span, list(options), kind, accepted=kind in ("state", "county", "new_york")))
+                    taken.append((a, b))
+    mentions.sort(key=lambda x: x.start)
+    return mentions
+
+
+def _pick(options: list[Candidate], states: set[str]) -> Candidate:
+    """The referent of an ambiguous name: in a state the item names, else the biggest.
+
+    A place far bigger than its namesake in a named state still wins (Louisville, KY
+    over Louisville, IL in an item that also names Illinois).
+    """
+    biggest = max(options, key=lambda c: c.size)
+    in_state = [c for c in options if c.jurisdiction.state in states]
+    if not in_state:
+        return biggest
+    local = max(in_state, key=lambda c: c.size)
+    if biggest.jurisdiction.kind == "city" and biggest.size >= 100000 and biggest.size > 10 * max(local.size, 5000):
+        return biggest
+    return local
+
+
+def _list_neighbours(text: str, mentions: list[Mention], i: int) -> list[Mention]:
+    """Mentions joined to mention i by commas, 'and', 'or' or semicolons: a list of places."""
+    out: list[Mention] = []
+    for step in (-1, 1):
+        j = i
+        while 0 <= j + step < len(mentions):
+            a, b = (mentions[j + step], mentions[j]) if step < 0 else (mentions[j], mentions[j + step])
+            gap = text[a.end : b.start]
+            if not re.fullmatch(r"(?:'s)?(?:,|;|,? and|,? or|,? as well as|,? along with) (?:the (?:states?|city|cities|county|counties) of )?", gap):
+                break
+            j += step
+            out.append(mentions[j])
+    return out
+
+
+@functools.cache
+def _official_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, tuple[str, str]]]:
+    rules = place_rules()["officials"]
+    titled: dict[str, tuple[str, str]] = {}
+    for table, title in (("governors", "gov"), ("attorneys_general", "ag")):
+        for surname, st in rules[table].items():
+            titled.setdefault(surname, ("", ""))
+            titled[surname] = (titled[surname][0] + " " + title + ":" + st, "")
+    surnames = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(titled, key=len, reverse=True)) + r")\b(?!\s+[A-Z])")
+    mayors = re.compile(r"\b(" + "|".join(re.escape(n) for n in rules["mayors"]) + r")\b")
+    return surnames, mayors, titled
+
+
+def _officials(text: str) -> list[Jurisdiction]:
+    rules, g, pats = place_rules()["officials"], gazetteer(), _patterns()
+    surnames, mayors, titled = _official_patterns()
+    found: list[Jurisdiction] = []
+    for m in surnames.finditer(text):
+        before = text[max(0, m.start() - 40) : m.start()]
+        for entry in titled[m.group(1)][0].split():
+            title, st = entry.split(":")
+            if pats[title].search(before):
+                found.append(g.by_postal[st])
+    for m in mayors.finditer(text):
+        name, st = rules["mayors"][m.group(1)].rsplit(" ", 1)
+        k = place_key(name)
+        if k in g.states or st == "DC":
+            found.append(g.by_postal[st])
+        elif k.endswith("_COUNTY"):
+            found.extend(c.jurisdiction for c in g.counties.get(k, []) if c.jurisdiction.state == st)
+        else:
+            found.extend(c.jurisdiction for c in g.places.get(k, []) if c.jurisdiction.state == st)
+    return found
+
+
+def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention]) -> bool:
+    before, after = text[max(0, m.start - 30) : m.start], text[m.end : m.end + 40]
+    if re.search(r"\b(?:city of|mayors? of)\s+$", before, re.I) or re.match(
+        r"(?:'s)?\s+(?:mayors?|city|police|NYPD|(?:Bill de Blasio|Eric Adams))\b", after, re.I
+    ):
+        return True
+    if re.search(r"\bstate of\s+$", before, re.I) or re.match(
+        r"(?:'s)?\s+(?:state|gov|governor|attorney general|legislature|lawmakers|residents|officials|law)\b", after, re.I
+    ):
+        return False
+    kinds = [n.kind for n in neighbours if n.kind != "new_york"]
+    if kinds:
+        cities = sum(k in ("city", "county") or (k == "alias") for k in kinds)
+        return cities > len(kinds) - cities
+    has_city = "New York City" in text or "NYC" in text
+    state_cue = re.search(r"state of New York|New York State|New York(?:'s)? (?:Gov|Governor|Attorney General|state law)", text)
+    return bool(has_city and not state_cue)
+
+
+def extract(text: str) -> tuple[Jurisdiction, ...]:
+    """The jurisdictions that `text` (a title and summary) names as parties."""
+    if not text:
+        return ()
+    rules, pats = place_rules(), _patterns()
+    mentions = _find_mentions(text)
+    ambiguous = {a.lower() for a in rules["ambiguous_bare_names"]}
+    named_states = {m.options[0].jurisdiction.state for m in mentions if m.kind == "state"}
+    sentence_case = _sentence_case_from(text)
+
+    for m in mentions:
+        before, after = text[max(0, m.start - 60) : m.start], text[m.end : m.end + 40]
+        if pats["incidental_before"].search(before) or (
+            m.kind in ("city", "state", "new_york") and pats["incidental_after"].match(after)
+        ):
+            m.incidental = True
+        if m.kind in ("state", "new_york") and pats["state_adjective"].match(after):
+            m.incidental = True
+        if m.kind != "city":
+            continue
+        word = m.text.lower() in ambiguous
+        strong = re.search(r"\b(?:city|town|village|borough) of\s+$", before, re.I) or _state_after(after)
+        if strong or (not word and (pats["cue_before"].search(before) or pats["cue_after"].match(after))):
+            m.accepted = True
+            continue
+        best = _pick(m.options, named_states)
+        bare_ok = m.text.lower() not in ambiguous and (
+            best.size >= rules["bare_city_min_population"]
+            or (best.size >= rules["bare_city_min_population_in_named_state"] and best.jurisdiction.state in named_states)
+        )
+        person = m.start >= sentence_case and re.search(r"[^.\n\s]\s+[A-Z][a-z]+\.? $", text[max(0, m.start - 30) : m.start])
+        m.accepted = bool(bare_ok and not person)
+
+    # a list that holds an accepted place makes its other places count too
+    for i, m in enumerate(mentions):
+        if m.kind == "city" and not m.accepted and not m.incidental:
+            person = re.search(r"[^.\n\s]\s+[A-Z][a-z]+\.? $", text[max(0, m.start - 30) : m.start])
+            if not person and any(n.accepted and not n.incidental for n in _list_neighbours(text, mentions, i)):
+                m.accepted = True
+
+    # states that only locate a county or city ("Cook County, Illinois", "Rochester, New York")
+    for prev, m in zip(mentions, mentions[1:]):
+        if m.kind in ("state", "new_york") and prev.kind in ("city", "county", "alias") and text[prev.end : m.start] in (", ", ","):
+            state = m.options[0].jurisdiction.state
+            if any(c.jurisdiction.state == state for c in prev.options):
+                m.incidental = True
+
+    context_states = named_states
+    out: dict[tuple[str, str], Jurisdiction] = {}
+    g = gazetteer()
+    for i, m in enumerate(mentions):
+        if not m.accepted or m.incidental:
+            continue
+        if m.kind == "new_york":
+            city = _new_york_is_city(text, m, _list_neighbours(text, mentions, i))
+            j = g.aliases["New York City"] if city else m.options[0].jurisdiction
+        else:
+            j = _pick(m.options, context_states).jurisdiction
+        if j.name == "Washington" and j.kind == "city":
+            continue
+        out.setdefault((j.name, j.state), j)
+    for j in _officials(text):
+        out.setdefault((j.name, j.state), j)
+    return tuple(out.values())
+
+
+def _state_after(after: str) -> bool:
+    m = re.match(r",\s+((?:[A-Z][a-z]+ ?){1,3}|[A-Z]{2}\b|D\.C\.)", after)
+    if not m:
+        return False
+    k = place_key(m.group(1).strip())
+    return k in gazetteer().states or k in gazetteer().by_postal
+
+
+def _sentence_case_from(text: str) -> int:
+    """Where sentence-case text begins: a Title Case headline at the start is skipped."""
+    first = text.split("\n", 1)[0]
+    words = re.findall(r"\b[a-zA-Z]{4,}\b", first)
+    if words and sum(w[0].isupper() for w in words) / len(words) > 0.7:
+        return len(first)
+    return 0
