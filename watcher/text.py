@@ -15,8 +15,6 @@ _DROP_BLOCKS = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.
 _COMMENTS = re.compile(r"<!--.*?-->", re.DOTALL)
 _BREAKS = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|p|div|li|h[1-6])\b[^>]*>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]{0,2000}>")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 TRACKING_PARAMS = frozenset(
@@ -43,16 +41,21 @@ def html_to_text(markup: str) -> str:
 
 
 def clean_text(s: str) -> str:
-    """Control characters out, runs of spaces folded, paragraphs kept."""
-    s = _CONTROL.sub("", s)
-    s = _SPACES.sub(" ", s)
-    s = _NEWLINES.sub("\n", s)
-    return s.strip()
+    """Control characters out, runs of spaces folded, paragraphs kept as single newlines."""
+    if _CONTROL.search(s):
+        s = _CONTROL.sub("", s)
+    if "\u200b" in s:
+        s = s.replace("\u200b", "")
+    if "\n" not in s and "\r" not in s:
+        return " ".join(s.split())
+    return "\n".join(line for line in (" ".join(p.split()) for p in s.splitlines()) if line)
 
 
 def one_line(s: str) -> str:
     """For titles: no newlines at all (a CRLF in a title must never reach a header)."""
-    return _SPACES.sub(" ", _CONTROL.sub("", s).replace("\r", " ").replace("\n", " ")).strip()
+    if _CONTROL.search(s):
+        s = _CONTROL.sub("", s)
+    return " ".join(s.replace("\u200b", "").split())
 
 
 def normalise_title(title: str) -> str:
@@ -79,15 +82,19 @@ def canonical_url(url: str) -> str:
     except ValueError:
         port = None
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
-    ]
+    query = parts.query
+    if query:
+        query = urlencode(
+            [
+                (k, v)
+                for k, v in parse_qsl(query, keep_blank_values=True)
+                if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+            ]
+        )
     path = parts.path or "/"
     if len(path) > 1 and path.endswith("/"):
         path = path[:-1]
-    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def digest(*parts: str) -> str:

@@ -1,17 +1,19 @@
-"""The SQLite database: one connection, owned by one thread, that every write goes through.
+"""The SQLite database: one write connection, owned by the event loop's thread.
 
-Async callers `await db.run(fn, *args)`: `fn(conn, *args)` runs on the writer
-thread. Writes go through `await db.write(fn, *args)`: the writer thread runs
-everything queued by then in one transaction (group commit), each operation in
-its own savepoint, so one operation's failure undoes only that operation, and
-every caller is answered only after the COMMIT. One poll's results are one
-operation: atomic, and durable before anything leaves the machine. WAL mode, so
-readers on other connections (the web face) never block the writer; migrations
-applied on open.
+Reads are `await db.run(fn, *args)`: `fn(conn, *args)`, run at once. Writes are
+`await db.write(fn, *args)`: queued, and everything queued in one turn of the
+loop runs in one transaction (group commit), each operation in its own
+savepoint, so one operation's failure undoes only that operation; every caller
+is answered only after the COMMIT. One poll's results are one operation:
+atomic, and durable before anything leaves the machine. WAL mode, so readers on
+other connections (the web face, CLI commands) never block the writer;
+migrations applied on open.
 
-Measured (bench/bench_poll.py, 2,000 sources): one transaction and one thread
-hand-off per poll cost ~1 ms a source in GIL hand-offs, against 16 us for the
-SQLite work itself; group commit brings a 304 poll down to a share of one.
+Why the loop's own thread and not a writer thread (Datasette's shape): SQLite's
+work here is microseconds an operation, and measured on 2,000 sources
+(bench/bench_poll.py) a writer thread cost ~1 ms a poll in GIL hand-offs: every
+socket call on the loop waited behind the writer's Python code. One owner, one
+writer, serialised all the same; long jobs (reclassify) work in pages.
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,30 +58,24 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+Op = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
+
+
 class Database:
-    """The state file under `state/`, with its single writer thread."""
+    """The state file under `state/`, with its one write connection."""
 
     def __init__(self, state_dir: Path | str, *, filename: str = DB_NAME):
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / filename
-        self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self._thread_id: int | None = None
-        self._lock = threading.Lock()
-        self._queued: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._queued: list[Op] = []
         self._drain_scheduled = False
-        self.max_group = 1000
 
     def open(self) -> "Database":
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        self._executor.submit(self._open_on_thread).result()
-        return self
-
-    def _open_on_thread(self) -> None:
-        self._thread_id = threading.get_ident()
         self._conn = connect(self.path)
         migrate(self._conn)
+        return self
 
     def __enter__(self) -> "Database":
         return self.open()
@@ -90,67 +84,57 @@ class Database:
         self.close()
 
     async def __aenter__(self) -> "Database":
-        return await asyncio.to_thread(self.open)
+        return self.open()
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.close)
+        self._drain()  # anything still queued is committed before closing
+        self.close()
 
     def close(self) -> None:
-        if self._executor is None:
-            return
-        self._executor.submit(self._close_on_thread).result()
-        self._executor.shutdown(wait=True)
-        self._executor = None
-
-    def _close_on_thread(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA optimize")
             self._conn.close()
             self._conn = None
 
-    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        assert self._conn is not None, "database is closed"
-        return fn(self._conn, *args)
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is closed")
+        return self._conn
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` on the writer thread."""
-        if self._executor is None:
-            raise RuntimeError("database is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn, args)
+        """Run `fn(conn, *args)` now (reads, or writes that manage their own transaction)."""
+        return fn(self.conn, *args)
+
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """The same, for synchronous callers (CLI commands)."""
+        return fn(self.conn, *args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` inside a group-committed transaction on the writer thread.
+        """Run `fn(conn, *args)` inside a group-committed transaction.
 
         `fn` must not BEGIN or COMMIT itself; its changes are durable when this returns.
         """
-        if self._executor is None:
-            raise RuntimeError("database is closed")
-        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        with self._lock:
-            self._queued.append((fn, args, fut))
-            schedule = not self._drain_scheduled
+        self.conn  # fail now if closed
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queued.append((fn, args, fut))
+        if not self._drain_scheduled:
             self._drain_scheduled = True
-        if schedule:
-            self._executor.submit(self._drain)
+            loop.call_soon(self._drain)
         return await fut
 
     def _drain(self) -> None:
-        """On the writer thread: commit everything queued, in groups."""
-        while True:
-            with self._lock:
-                batch, self._queued = self._queued[: self.max_group], self._queued[self.max_group :]
-                if not batch:
-                    self._drain_scheduled = False
-                    return
+        self._drain_scheduled = False
+        batch, self._queued = self._queued, []
+        if batch:
             self._commit_group(batch)
 
-    def _commit_group(self, batch: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]]) -> None:
-        conn = self._conn
+    def _commit_group(self, batch: list[Op]) -> None:
+        conn = self.conn
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
-            assert conn is not None, "database is closed"
             conn.execute("BEGIN IMMEDIATE")
             for fn, args, fut in batch:
                 conn.execute("SAVEPOINT op")
@@ -164,25 +148,12 @@ class Database:
                     conn.execute("RELEASE op")
                     outcomes.append((fut, result, None))
             conn.execute("COMMIT")
-        except BaseException as e:  # the commit itself failed: nobody's work is durable
-            if conn is not None and conn.in_transaction:
+        except Exception as e:  # noqa: BLE001 - the commit itself failed: nobody's work is durable
+            if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             outcomes = [(fut, None, e) for _, _, fut in batch]
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
-        for outcome in outcomes:
-            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
-        for loop, items in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(_settle, items)
-
-    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """The same, for synchronous callers (CLI commands)."""
-        if self._executor is None:
-            raise RuntimeError("database is closed")
-        if threading.get_ident() == self._thread_id:
-            return self._call(fn, args)
-        return self._executor.submit(self._call, fn, args).result()
+        _settle(outcomes)
 
     def reader(self) -> sqlite3.Connection:
         """A separate read-only connection (for the web face): never blocks the writer."""
