@@ -17,6 +17,7 @@ from watcher.config import Config
 from watcher.fetch import Fetcher
 from watcher.poll import Classifier, Poller, PollSummary
 from watcher.sources.base import SourceOptions
+from watcher.story_desk import StoryDesk
 from watcher.store.db import Database
 
 log = logging.getLogger("watcher.app")
@@ -34,7 +35,8 @@ async def open_pipeline(
     """The database, the shared HTTP client and the poller, closed in reverse order."""
     async with Database(state_dir) as db:
         async with Fetcher(config.settings.fetch, config.settings.user_agent, transport=transport) as fetcher:
-            yield Poller(config, db, fetcher, classify=classify, clock=clock)
+            desk = StoryDesk(config.sources)
+            yield Poller(config, db, fetcher, classify=classify, story_hook=desk, clock=clock)
 
 
 async def poll_once(config: Config, state_dir: Path | str, names: Sequence[str] | None = None, **kw: object) -> PollSummary:

@@ -165,9 +165,15 @@ class Poller:
             max_age=self.config.settings.max_age,
         )
         judged = [(c, self.classify(c.item.title, c.item.summary, c.item.body)) for c in changes]
-        stories, self._states[source.name] = await self.db.write(
-            self._commit, source.name, result, judged, added, removed, now
-        )
+        try:
+            stories, self._states[source.name] = await self.db.write(
+                self._commit, source.name, result, judged, added, removed, now
+            )
+        except Exception:
+            forget = getattr(self.story_hook, "forget", None)
+            if forget is not None:
+                forget()  # its in-memory index saw changes that were rolled back
+            raise
         for c, v in judged:
             if c.silent:
                 summary.counts["baseline"] += c.status == "new"

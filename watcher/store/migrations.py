@@ -79,6 +79,37 @@ MIGRATIONS: list[Migration] = [
             """
         ),
     ),
+    (
+        "0002_stories",
+        _script(
+            """
+            CREATE TABLE stories (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                title TEXT NOT NULL,
+                url TEXT NOT NULL DEFAULT '',
+                score REAL NOT NULL,
+                jurisdictions TEXT NOT NULL,
+                reasons TEXT NOT NULL,
+                first_seen REAL NOT NULL,
+                updated REAL NOT NULL,
+                alerted INTEGER NOT NULL DEFAULT 0,
+                state TEXT NOT NULL
+            );
+            CREATE INDEX stories_by_updated ON stories (updated);
+            ALTER TABLE items ADD COLUMN story_id TEXT REFERENCES stories (id);
+            CREATE INDEX items_by_story ON items (story_id);
+            CREATE TABLE story_events (
+                id INTEGER PRIMARY KEY,
+                story_id TEXT NOT NULL REFERENCES stories (id),
+                type TEXT NOT NULL,
+                item_id INTEGER NOT NULL REFERENCES items (id),
+                at REAL NOT NULL
+            );
+            CREATE INDEX story_events_by_story ON story_events (story_id)
+            """
+        ),
+    ),
 ]
 
 

@@ -1,0 +1,110 @@
+"""Places each committed relevant item into a story, inside the poll's own transaction.
+
+The clustering itself is pure (`stories.StoryIndex`); this keeps its in-memory
+index in step with the `stories` table: loaded from the recent stories on first
+use, updated as items are placed, rebuilt from the table whenever a transaction
+it took part in was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from watcher.sources.base import SourceOptions
+from watcher.stories import ClusterConfig, StoryIndex, StoryInput, StoryState
+from watcher.store import stories as sql
+from watcher.store.polls import StoredChange
+
+log = logging.getLogger("watcher.stories")
+
+_HOSTS = {
+    "justice.gov": "doj",
+    "ice.gov": "ice",
+    "dhs.gov": "dhs",
+    "whitehouse.gov": "whitehouse",
+    "federalregister.gov": "federal_register",
+    "courtlistener.com": "court",
+    "uscourts.gov": "court",
+    "govinfo.gov": "court",
+    "supremecourt.gov": "court",
+}
+
+
+def publisher_of(source: SourceOptions) -> str:
+    """Who publishes a source: as configured, else judged by its host (state and city .gov sites
+    are `state`), else news."""
+    if source.publisher:
+        return source.publisher
+    host = (urlsplit(source.url).hostname or "").lower()
+    for suffix, publisher in _HOSTS.items():
+        if host == suffix or host.endswith("." + suffix):
+            return publisher
+    return "state" if host.endswith(".gov") or host.endswith(".us") else "news"
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+class StoryDesk:
+    def __init__(self, sources: Sequence[SourceOptions], config: ClusterConfig | None = None):
+        self.config = config or ClusterConfig()
+        self.publishers: Mapping[str, str] = {s.name: publisher_of(s) for s in sources}
+        self._index: StoryIndex | None = None
+        self._evicted_at = 0.0
+
+    @property
+    def horizon(self) -> float:
+        """How far back (seconds) a story can still take items."""
+        return (self.config.max_span + self.config.window).total_seconds()
+
+    def _load(self, conn: sqlite3.Connection, now: float) -> StoryIndex:
+        states = [StoryState.from_dict(d) for d in sql.recent_story_states(conn, now - self.horizon)]
+        log.info("story index loaded", extra={"stories": len(states)})
+        return StoryIndex.load(states, self.config)
+
+    def forget(self) -> None:
+        """Drop the in-memory index: the next use rebuilds it from the table."""
+        self._index = None
+
+    def __call__(self, conn: sqlite3.Connection, stored: list[StoredChange], now: float) -> tuple[int, int]:
+        """Place the relevant items of one poll; returns (stories created, stories updated)
+        counting only events that alert people. Runs inside the poll's transaction."""
+        if self._index is None:
+            self._index = self._load(conn, now)
+        if now - self._evicted_at > 3600:
+            self._index.evict(_utc(now - self.horizon))
+            self._evicted_at = now
+        created = updated = 0
+        for sc in stored:
+            if not sc.verdict.relevant:
+                continue
+            if sc.change.status == "updated":
+                row = conn.execute("SELECT story_id FROM items WHERE id = ?", (sc.item_id,)).fetchone()
+                if row is not None and row[0] is not None:
+                    continue  # already in a story; a corrected text does not move it
+            item = sc.change.item
+            assignment = self._index.assign(
+                StoryInput(
+                    item_id=str(sc.item_id),
+                    source=self.publishers.get(item.source, "news"),
+                    title=item.title,
+                    summary=item.summary,
+                    url=item.url,
+                    published=item.published,
+                    verdict=sc.verdict,
+                    seen=_utc(now),
+                )
+            )
+            if assignment.duplicate:
+                continue
+            event = sql.save_story(
+                conn, assignment.state.to_dict(), sc.verdict, sc.item_id, alert=not sc.change.silent, now=now
+            )
+            created += event == "story.created"
+            updated += event == "story.updated"
+        return created, updated
