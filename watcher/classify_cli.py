@@ -46,17 +46,18 @@ def classify_lines(stream: TextIO, out: TextIO, errors: TextIO, *, stories: bool
     name = getattr(stream, "name", "<stdin>")
     rows = read_records(stream, name, errors)
     good = [rec for _, rec, _ in rows if rec is not None]
+    verdicts = [classify(*_text_fields(rec)) for rec in good]
     story_ids: list[str | None] = [None] * len(good)
     if stories:
         from watcher.stories import cluster_records
 
-        story_ids = cluster_records(good, classify)
+        story_ids = cluster_records(good, verdicts=verdicts)
     i = 0
     for _, rec, err in rows:
         if rec is None:
             out.write(json.dumps({"id": None, "error": err}) + "\n")
             continue
-        v = classify(*_text_fields(rec))
+        v = verdicts[i]
         line: dict[str, Any] = {
             "id": rec.get("id"),
             "relevant": v.relevant,
@@ -77,16 +78,15 @@ def evaluate_file(path: str, out: TextIO) -> int:
     from watcher.classify import classify
     from watcher.classify import evaluate as ev
 
-    with open(path, encoding="utf-8") as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    records = ev.load_jsonl(path)
     if records and "gold" not in records[0] and "relevant_to_sanctuary_jurisdictions" in records[0]:
-        out.write(ev.format_eo_report(ev.evaluate_eos(records)) + "\n")
+        out.write(ev.format_executive_orders(ev.flag_executive_orders(path)) + "\n")
         return 0
     out.write(ev.format_report(ev.evaluate(records, classify)) + "\n")
     from watcher.stories import cluster_records
     from watcher.story_eval import story_report
 
-    predicted = cluster_records(records, classify)
+    predicted = cluster_records(records, verdicts=[classify(*_text_fields(r)) for r in records])
     out.write("\n" + story_report(records, predicted) + "\n")
     return 0
 

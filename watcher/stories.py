@@ -1,198 +1,72 @@
 """Stories: reports of the same real-world event, grouped as items arrive.
 
-Each relevant item is placed, once, into the best-matching recent story of the
-same kind or starts a new one; nothing already placed is ever re-clustered.
-A candidate story must have the item's kind and lie within a short time window
-of the item's date; among those, a score adds up the evidence:
-
-* time: reports of one action come out within a day or two of each other;
-* jurisdictions: shared parties count for, disjoint parties count hard against;
-* text: weighted token cosine of title and summary against the story's
-  signature (see `story_text`);
-* references: a shared executive order, bill, docket, case or operation counts
-  for, two different ones count against.
+Each relevant item is placed, once, into the best-matching recent story or
+starts a new one; nothing already placed is ever re-clustered. Candidates are
+stories of the item's kind whose time span comes within `window` of the item's
+date; each is scored on time, jurisdictions, text and references
+(`story_match.score`) and the best one at or above `threshold` takes the item.
+Failing that, a same-day story of another kind takes it only when the item
+plainly rewrites that story's report (`story_match.cross_kind_match`: the
+classifier can read two rewrites differently), never when either is a lawsuit
+or a ruling.
 
 Guard rails: a story never spans more than `max_span` or holds more than
-`max_items` items, and its kind never changes (a threatened suit that is then
-filed is a new story). Story ids derive from the first item's id, so the same
-items in the same order give the same stories, in the daemon and in
-`watcher classify --stories` alike.
+`max_items` items, and its kind is fixed by its first item (a threatened suit
+that is then filed is a new story). Story ids derive from the first item's id,
+so the same items in the same order give the same stories, in the daemon and
+in `watcher classify --stories` alike.
 
-Candidate retrieval goes through an inverted index keyed by (kind, day), so
-`assign` costs O(stories of that kind within the window), not O(all stories).
+Candidate retrieval goes through inverted indexes keyed by (kind, day) and by
+(jurisdiction, day), so `assign` costs O(stories of that kind, or of those
+places, within the window), not O(all stories).
+A `StoryState` carries everything needed to take new items (no items), and
+round-trips through a plain dict for the store.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from watcher.domain import Jurisdiction, Verdict
+from watcher.domain import Verdict
 from watcher.story_match import (
+    DISTINCT_KINDS,
     ItemEvidence,
     StoryProfile,
     as_utc,
+    cross_kind_match,
     jurisdiction_key,
     merged_signature,
     score,
     time_gap,
 )
-
-COURT, AGENCY, NEWS = 0, 1, 2  # title authority: lower wins
-
-_COURT_WORDS = frozenset({"court", "courts", "courtlistener", "uscourts", "supremecourt", "pacer", "scotus", "opinion", "opinions", "docket"})
-_AGENCY_WORDS = frozenset(
-    {"doj", "justice", "ice", "dhs", "cbp", "uscis", "whitehouse", "wh", "federalregister", "fr", "federal", "register",
-     "state", "gov", "governor", "ag", "attorney", "mayor", "city", "county", "agency", "official", "press", "dot", "hhs"}
+from watcher.story_state import (  # noqa: F401  (re-exported: the public API of clustering)
+    AGENCY,
+    COURT,
+    NEWS,
+    Assignment,
+    ClusterConfig,
+    StoryInput,
+    StoryState,
+    source_rank,
+    story_id_for,
 )
-
-
-def source_rank(source: str, url: str = "") -> int:
-    """Authority of a source for the story title: COURT before AGENCY documents before NEWS.
-
-    `source` is a source type ("court", "doj", "news", ...) or a feed name ("doj-press",
-    "courtlistener-opinions"); when it says nothing, the URL's host decides.
-    """
-    words = set(re.split(r"[^a-z0-9]+", source.lower()))
-    if words & _COURT_WORDS:
-        return COURT
-    if words & {"news", "gnews", "wire", "ap", "reuters", "rss"}:
-        return NEWS
-    if words & _AGENCY_WORDS:
-        return AGENCY
-    host = re.sub(r"^[a-z]+://", "", url.lower()).split("/", 1)[0]
-    if host.endswith(("uscourts.gov", "supremecourt.gov", "courtlistener.com")):
-        return COURT
-    if host.endswith(".gov") or host.endswith(".gov.") or ".state." in host or host.endswith("federalregister.gov"):
-        return AGENCY
-    return NEWS
-
-
-@dataclass(frozen=True)
-class StoryInput:
-    """One relevant item as clustering sees it.
-
-    `published` is the item's own date; `seen` (when the daemon fetched it) is the
-    fallback for undated items and sets the story's first-seen and updated times.
-    """
-
-    item_id: str
-    source: str
-    title: str
-    summary: str
-    url: str
-    published: datetime | None
-    verdict: Verdict
-    seen: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    window: timedelta = timedelta(days=4)  # how far apart in time an item and a story may be
-    max_span: timedelta = timedelta(days=7)  # a story's first and last event times
-    max_items: int = 60
-    threshold: float = 0.6
-    signature_size: int = 80  # tokens kept in a story's text signature
-
-
-@dataclass(frozen=True)
-class StoryState:
-    """What a story needs to take new items, reconstructable without its items."""
-
-    id: str
-    kind: str
-    title: str
-    title_rank: int
-    title_url: str
-    jurisdictions: tuple[Jurisdiction, ...]
-    start: datetime  # earliest event time (item published) among its items
-    end: datetime  # latest event time
-    first_seen: datetime
-    updated: datetime
-    item_ids: tuple[str, ...]
-    sources: tuple[str, ...]
-    signature: tuple[tuple[str, float], ...]  # summed token weights of its items, the heaviest kept
-    refs: frozenset[str] = frozenset()
-    actors: frozenset[str] = frozenset()
-
-    @property
-    def item_count(self) -> int:
-        return len(self.item_ids)
-
-    @property
-    def jurisdiction_keys(self) -> frozenset[str]:
-        return frozenset(jurisdiction_key(j) for j in self.jurisdictions)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "title": self.title,
-            "title_rank": self.title_rank,
-            "title_url": self.title_url,
-            "jurisdictions": [j.as_dict() for j in self.jurisdictions],
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "first_seen": self.first_seen.isoformat(),
-            "updated": self.updated.isoformat(),
-            "item_ids": list(self.item_ids),
-            "sources": list(self.sources),
-            "signature": [[t, w] for t, w in self.signature],
-            "refs": sorted(self.refs),
-            "actors": sorted(self.actors),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "StoryState":
-        return cls(
-            id=d["id"],
-            kind=d["kind"],
-            title=d["title"],
-            title_rank=int(d["title_rank"]),
-            title_url=d.get("title_url", ""),
-            jurisdictions=tuple(Jurisdiction(**j) for j in d.get("jurisdictions", ())),
-            start=datetime.fromisoformat(d["start"]),
-            end=datetime.fromisoformat(d["end"]),
-            first_seen=datetime.fromisoformat(d["first_seen"]),
-            updated=datetime.fromisoformat(d["updated"]),
-            item_ids=tuple(d["item_ids"]),
-            sources=tuple(d.get("sources", ())),
-            signature=tuple((t, float(w)) for t, w in d.get("signature", ())),
-            refs=frozenset(d.get("refs", ())),
-            actors=frozenset(d.get("actors", ())),
-        )
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """Where an item went. `previous` is the story before this item joined (None if created)."""
-
-    story_id: str
-    created: bool
-    state: StoryState
-    title_changed: bool = False
-    duplicate: bool = False  # the item was already in the story: nothing changed
-    score: float = 1.0
-    previous: StoryState | None = field(default=None, repr=False)
-
-    @property
-    def event_type(self) -> str | None:
-        """The webhook event this assignment causes: story.created, story.updated or none."""
-        if self.duplicate:
-            return None
-        return "story.created" if self.created else "story.updated"
-
-
-def story_id_for(item_id: str) -> str:
-    return "s-" + hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:12]
 
 
 def _day(t: datetime) -> int:
     return as_utc(t).toordinal()
+
+
+def _discard(postings: dict[tuple[str, int], set[str]], key: tuple[str, int], story_id: str) -> None:
+    bucket = postings.get(key)
+    if bucket is not None:
+        bucket.discard(story_id)
+        if not bucket:
+            del postings[key]
 
 
 class StoryIndex:
@@ -207,9 +81,10 @@ class StoryIndex:
         self._by_day: dict[tuple[str, int], set[str]] = {}
         self._clock: datetime | None = None  # latest event time seen: the date of undated items
         self._sequence = 0
+        self._by_place: dict[tuple[str, int], set[str]] = {}  # (jurisdiction key or "" if none, day)
 
     @classmethod
-    def load(cls, states: Iterable[StoryState], config: ClusterConfig | None = None) -> "StoryIndex":
+    def load(cls, states: Iterable[StoryState], config: ClusterConfig | None = None) -> StoryIndex:
         """An index of persisted stories; pass them oldest first (by first_seen) for stable ties."""
         index = cls(config)
         for state in states:
@@ -253,16 +128,20 @@ class StoryIndex:
         if known is not None:
             state = self._stories[known]
             return Assignment(known, created=False, state=state, duplicate=True, previous=state)
-        when = inp.published or inp.seen or self._clock or datetime(1970, 1, 1, tzinfo=timezone.utc)
+        when = inp.published or inp.seen or self._clock or datetime(1970, 1, 1, tzinfo=UTC)
         item = ItemEvidence.of(inp.title, inp.summary, inp.verdict, when)
         best, best_score = None, self.config.threshold
-        for sid in self._candidate_ids(item.kind, item.when):
-            profile = self._profiles[sid]
-            if not self._fits(sid, profile, item.when):
+        cfg, when = self.config, item.when
+        for sid in self._candidate_ids(item.kind, when):
+            p = self._profiles[sid]
+            gap = time_gap(when, p.start, p.end)
+            if gap > cfg.window or p.size >= cfg.max_items or max(p.end, when) - min(p.start, when) > cfg.max_span:
                 continue
-            s = score(item, profile)
+            s = score(item, p, gap)
             if s > best_score or (best is None and s == best_score):
                 best, best_score = sid, s
+        if best is None:
+            best = self._rewrite_of_another_kind(item)
         if best is None:
             state = self._new_state(inp, item)
             self._put(state)
@@ -271,8 +150,14 @@ class StoryIndex:
         state = self._merge(previous, inp, item)
         self._drop(best)
         self._put(state, self._order_of(best))
-        return Assignment(state.id, created=False, state=state, title_changed=state.title != previous.title,
-                          score=best_score, previous=previous)
+        return Assignment(
+            state.id,
+            created=False,
+            state=state,
+            title_changed=state.title != previous.title,
+            score=best_score,
+            previous=previous,
+        )
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -280,19 +165,30 @@ class StoryIndex:
         return self._order.get(sid, self._sequence)
 
     def _candidate_ids(self, kind: str, when: datetime) -> list[str]:
-        day, reach = _day(when), self.config.window.days + 1
+        day, reach = _day(when), -(-self.config.window // timedelta(days=1))
         ids: set[str] = set()
         for d in range(day - reach, day + reach + 1):
             ids.update(self._by_day.get((kind, d), ()))
         return sorted(ids, key=self._order.__getitem__)
 
-    def _fits(self, sid: str, profile: StoryProfile, when: datetime) -> bool:
-        cfg = self.config
-        if len(self._stories[sid].item_ids) >= cfg.max_items:
-            return False
-        if max(profile.end, when) - min(profile.start, when) > cfg.max_span:
-            return False
-        return time_gap(when, profile.start, profile.end) <= cfg.window
+    def _rewrite_of_another_kind(self, item: ItemEvidence) -> str | None:
+        """A same-day story of another kind that the item plainly rewrites (see `cross_kind_match`)."""
+        if item.kind in DISTINCT_KINDS:
+            return None
+        day, ids = _day(item.when), set()
+        for place in item.keys or ("",):
+            for d in (day - 1, day, day + 1):
+                ids.update(self._by_place.get((place, d), ()))
+        best, best_text = None, 0.0
+        for sid in sorted(ids, key=self._order.__getitem__):
+            p = self._profiles[sid]
+            span = max(p.end, item.when) - min(p.start, item.when)
+            if p.kind == item.kind or p.size >= self.config.max_items or span > self.config.max_span:
+                continue
+            text = cross_kind_match(item, p, time_gap(item.when, p.start, p.end))
+            if text is not None and text > best_text:
+                best, best_text = sid, text
+        return best
 
     def _put(self, state: StoryState, order: int | None = None) -> None:
         profile = StoryProfile.of(state)
@@ -305,6 +201,8 @@ class StoryIndex:
             self._items[item_id] = state.id
         for d in range(_day(profile.start), _day(profile.end) + 1):
             self._by_day.setdefault((state.kind, d), set()).add(state.id)
+            for place in profile.keys or ("",):
+                self._by_place.setdefault((place, d), set()).add(state.id)
         if self._clock is None or profile.end > self._clock:
             self._clock = profile.end
 
@@ -315,11 +213,9 @@ class StoryIndex:
         for item_id in state.item_ids:
             self._items.pop(item_id, None)
         for d in range(_day(profile.start), _day(profile.end) + 1):
-            bucket = self._by_day.get((state.kind, d))
-            if bucket is not None:
-                bucket.discard(story_id)
-                if not bucket:
-                    del self._by_day[(state.kind, d)]
+            _discard(self._by_day, (state.kind, d), story_id)
+            for place in profile.keys or ("",):
+                _discard(self._by_place, (place, d), story_id)
 
     def _new_state(self, inp: StoryInput, item: ItemEvidence) -> StoryState:
         seen = as_utc(inp.seen) if inp.seen else item.when
@@ -377,40 +273,56 @@ def _parse_time(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return as_utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
+        return as_utc(datetime.fromisoformat(str(value).strip()))
     except ValueError:
         return None
 
 
+def _plain(text: Any) -> str:
+    """Text with HTML tags and entities removed and whitespace collapsed."""
+    return " ".join(html.unescape(_TAG.sub(" ", str(text or ""))).split())
+
+
 def record_input(record: Mapping[str, Any], verdict: Verdict) -> StoryInput:
     """A `watcher classify` input record and its verdict as a StoryInput."""
-    summary = record.get("summary") or ""
-    if not summary and record.get("body"):
-        summary = " ".join(html.unescape(_TAG.sub(" ", str(record["body"]))).split())[:1500]
+    summary = _plain(record.get("summary")) or _plain(record.get("body"))[:1500]
     return StoryInput(
         item_id=str(record["id"]),
         source=str(record.get("source") or ""),
-        title=str(record.get("title") or ""),
-        summary=str(summary),
+        title=_plain(record.get("title")),
+        summary=summary,
         url=str(record.get("url") or ""),
         published=_parse_time(record.get("published")),
         verdict=verdict,
     )
 
 
-def cluster_records(records: list[Mapping[str, Any]], classify_fn: Any, config: ClusterConfig | None = None,
-                    verdicts: list[Verdict] | None = None) -> list[str | None]:
+def cluster_records(
+    records: Sequence[Mapping[str, Any]],
+    classify_fn: Callable[[str, str, str], Verdict] | None = None,
+    config: ClusterConfig | None = None,
+    verdicts: Sequence[Verdict] | None = None,
+) -> list[str | None]:
     """A story id per record, in input order; None for records judged not relevant.
 
-    `classify_fn(record) -> Verdict` is called once per record unless `verdicts` are
-    given. Records are placed in order of publication (stable for equal or missing
-    dates), as the daemon would have met them, so the result does not depend on how
-    the file happens to be sorted.
+    Records are `watcher classify` input lines ({"id", "title", "summary"?, "body"?,
+    "url"?, "source"?, "published"?}). Their verdicts are `verdicts` when given (one
+    per record: pass them when the caller has classified already), else
+    `classify_fn(title, summary, body)` with tags stripped, the signature of
+    `watcher.classify.classify`. Records are placed in order of publication (stable
+    for equal or missing dates), as the daemon would have met them, so the result
+    does not depend on how the file happens to be sorted.
     """
     if verdicts is None:
-        verdicts = [classify_fn(r) for r in records]
-    inputs = [record_input(r, v) for r, v in zip(records, verdicts)]
-    never = datetime.max.replace(tzinfo=timezone.utc)
+        if classify_fn is None:
+            raise ValueError("cluster_records needs classify_fn or verdicts")
+        verdicts = [
+            classify_fn(_plain(r.get("title")), _plain(r.get("summary")), _plain(r.get("body"))) for r in records
+        ]
+    if len(verdicts) != len(records):
+        raise ValueError("one verdict per record")
+    inputs = [record_input(r, v) for r, v in zip(records, verdicts, strict=True)]
+    never = datetime.max.replace(tzinfo=UTC)
     order = sorted(range(len(inputs)), key=lambda i: (inputs[i].published or never, i))
     index = StoryIndex(config)
     out: list[str | None] = [None] * len(records)

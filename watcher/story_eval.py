@@ -10,9 +10,10 @@ given no story (None) pairs with nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from watcher.domain import Jurisdiction, Verdict
 
@@ -57,15 +58,37 @@ def pairwise_scores(gold_events: Sequence[str | None], predicted: Sequence[str |
     return c.precision, c.recall, c.f1
 
 
-def story_report(gold_events: Sequence[str | None], predicted: Sequence[str | None],
-                 ids: Sequence[str] | None = None, titles: Sequence[str] | None = None) -> str:
-    """A readable report: the scores, then each split event and each mixed story."""
+def gold_events_of(records: Sequence[Mapping[str, Any]]) -> list[str | None]:
+    """The gold event key of each corpus record (None for records not relevant)."""
+    return [r["gold"]["event"] if r["gold"]["relevant"] else None for r in records]
+
+
+def story_report(
+    gold: Sequence[str | None] | Sequence[Mapping[str, Any]],
+    predicted: Sequence[str | None],
+    ids: Sequence[str] | None = None,
+    titles: Sequence[str] | None = None,
+) -> str:
+    """A readable report: the scores, then each split event and each mixed story.
+
+    `gold` is the gold event keys, or the corpus records themselves (then their
+    ids and titles name the items).
+    """
+    if gold and isinstance(gold[0], Mapping):
+        records = gold
+        gold_events = gold_events_of(records)  # type: ignore[arg-type]
+        ids = ids if ids is not None else [str(r.get("id")) for r in records]  # type: ignore[union-attr]
+        titles = titles if titles is not None else [str(r.get("title", "")) for r in records]  # type: ignore[union-attr]
+    else:
+        gold_events = list(gold)  # type: ignore[arg-type]
     c = pair_counts(gold_events, predicted)
     ids = list(ids) if ids is not None else [str(i) for i in range(len(gold_events))]
     names = [f"{ids[i]} {titles[i][:70]!r}" if titles else ids[i] for i in range(len(ids))]
     lines = [
-        f"story pairs: precision {c.precision:.3f}  recall {c.recall:.3f}  F1 {c.f1:.3f}"
-        f"  (gold pairs {c.gold}, predicted {c.predicted}, correct {c.both})"
+        (
+            f"story pairwise: precision {c.precision:.3f}  recall {c.recall:.3f}  F1 {c.f1:.3f}"
+            f"  (gold pairs {c.gold}, predicted {c.predicted}, correct {c.both})"
+        )
     ]
     by_event: dict[str, list[int]] = defaultdict(list)
     by_story: dict[str, list[int]] = defaultdict(list)
@@ -76,7 +99,9 @@ def story_report(gold_events: Sequence[str | None], predicted: Sequence[str | No
                 by_story[p].append(i)
     split = {e: m for e, m in by_event.items() if len({predicted[i] for i in m}) > 1}
     mixed = {s: m for s, m in by_story.items() if len({gold_events[i] for i in m}) > 1}
-    lines.append(f"events {len(by_event)}, stories {len(by_story)}; split events {len(split)}, mixed stories {len(mixed)}")
+    lines.append(
+        f"events {len(by_event)}, stories {len(by_story)}; split events {len(split)}, mixed stories {len(mixed)}"
+    )
     for e, m in sorted(split.items()):
         lines.append(f"  split {e}:")
         lines.extend(f"      {predicted[i]}  {names[i]}" for i in m)
