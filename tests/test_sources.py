@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import RECORDINGS, SAMPLES
+from tests.conftest import RECORDINGS
 from watcher.sources.base import ParseError, kind_class
 
 
@@ -17,7 +17,7 @@ def make(kind: str, **options):
 
 
 def test_doj_api_real_sample():
-    doc = json.loads((SAMPLES / "doj_api_press_releases_page0.json").read_text())
+    doc = json.loads((RECORDINGS / "doj_api_press_releases_page0.json").read_text())
     entries = make("json", preset="doj").parse(json.dumps(doc).encode())
     assert len(entries) == len(doc["results"]) == 53
     first, raw = entries[0], doc["results"][0]
@@ -42,7 +42,7 @@ def test_federal_register_documents():
 
 
 def test_federal_register_real_record_with_eo_number():
-    rec = json.loads((SAMPLES / "fr_document_eo13768.json").read_text())
+    rec = json.loads((RECORDINGS / "fr_document_eo13768.json").read_text())
     entries = make("json", preset="federal_register").parse(json.dumps({"results": [rec]}).encode())
     assert entries[0].key == rec["document_number"]
     assert f"Executive Order: {rec['executive_order_number']}." in entries[0].summary
@@ -55,7 +55,7 @@ def test_courtlistener_search_api_and_token_header():
     assert len(entries) == 5
     assert all(e.url.startswith("https://www.courtlistener.com/opinion/") for e in entries)
     assert all(e.key.isdigit() for e in entries)
-    sample = make("json", preset="courtlistener").parse((SAMPLES / "courtlistener_v4_search_type_o_doc_example.json").read_bytes())
+    sample = make("json", preset="courtlistener").parse((RECORDINGS / "courtlistener_v4_search_type_o_doc_example.json").read_bytes())
     assert sample and sample[0].title
 
 
