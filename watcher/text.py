@@ -17,6 +17,7 @@ _BREAKS = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|p|div|li|h[1-6
 _TAGS = re.compile(r"<[^>]{0,2000}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+_PLAIN_URL = re.compile(r"https?://([a-z0-9.-]+[a-z0-9])(/[^?#]*)?$")
 TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi", "ref", "ref_src", "cmpid", "ocid"}
 )
@@ -69,6 +70,10 @@ def canonical_url(url: str) -> str:
     url = url.strip()
     if not url:
         return ""
+    plain = _PLAIN_URL.match(url)
+    if plain:  # the common case: no query, fragment, port or capitals in the host
+        path = plain.group(2) or "/"
+        return f"https://{plain.group(1)}{path[:-1] if len(path) > 1 and path.endswith('/') else path}"
     try:
         parts = urlsplit(url)
     except ValueError:

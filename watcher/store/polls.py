@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -88,31 +89,46 @@ def _ts(item: Item) -> float | None:
     return item.published.timestamp() if item.published else None
 
 
+@functools.lru_cache(maxsize=4096)
+def verdict_json(verdict: Verdict) -> str:
+    return json.dumps(verdict.as_dict(), separators=(",", ":"))
+
+
+_INSERT = """INSERT INTO items (source, key, alt_key, url, title, summary, body, published, content_hash,
+             first_seen, updated_at, silent, relevant, kind, score, verdict)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
 def save_changes(conn: sqlite3.Connection, changes: Sequence[tuple[Change, Verdict]], now: float) -> list[StoredChange]:
-    """Insert new items and update changed ones. Call inside a transaction."""
-    stored = []
+    """Insert new items and update changed ones. Call inside a transaction.
+
+    Returns the relevant changes with their row ids (what stories need); the
+    others are inserted in bulk.
+    """
+    stored: list[StoredChange] = []
+    bulk: list[tuple[object, ...]] = []
     for change, verdict in changes:
         it = change.item
-        verdict_json = json.dumps(verdict.as_dict(), separators=(",", ":"))
         values = (it.url, it.title, it.summary, it.body[:MAX_BODY_CHARS], _ts(it), it.content_hash)
+        judged = (int(verdict.relevant), verdict.kind, verdict.score, verdict_json(verdict))
         if change.status == "new":
-            cur = conn.execute(
-                """INSERT INTO items (source, key, alt_key, url, title, summary, body, published, content_hash,
-                   first_seen, updated_at, silent, relevant, kind, score, verdict)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (it.source, it.key, it.alt_key, *values, now, now, int(change.silent),
-                 int(verdict.relevant), verdict.kind, verdict.score, verdict_json),
-            )
-            item_id = int(cur.lastrowid or 0)
+            row = (it.source, it.key, it.alt_key, *values, now, now, int(change.silent), *judged)
+            if not verdict.relevant:
+                bulk.append(row)
+                continue
+            item_id = int(conn.execute(_INSERT, row).lastrowid or 0)
         else:
             item_id = int(change.known_id or 0)
             conn.execute(
                 """UPDATE items SET url = ?, title = ?, summary = ?, body = ?, published = ?, content_hash = ?,
                    updated_at = ?, revision = revision + 1, relevant = ?, kind = ?, score = ?, verdict = ?
                    WHERE id = ?""",
-                (*values, now, int(verdict.relevant), verdict.kind, verdict.score, verdict_json, item_id),
+                (*values, now, *judged, item_id),
             )
-        stored.append(StoredChange(item_id, change, verdict))
+        if verdict.relevant:
+            stored.append(StoredChange(item_id, change, verdict))
+    if bulk:
+        conn.executemany(_INSERT, bulk)
     return stored
 
 
