@@ -99,6 +99,12 @@ def test_missing_environment_variables():
         parse_config(GOOD, "sources.yaml", env)
 
 
+def test_standard_webhooks_must_be_signed():
+    unsigned = GOOD.replace("    secret_env: TRIBUNE_WEBHOOK_SECRET\n", "")
+    with pytest.raises(ConfigError, match=r"sources.yaml:23: a standard webhook needs secret_env"):
+        parse_config(unsigned, "sources.yaml", ENV)
+
+
 def test_not_yaml_at_all():
     with pytest.raises(ConfigError, match=r"sources.yaml:3: not valid YAML: expected .,. or .\]."):
         parse_config("sources:\n  - [unclosed\n", "sources.yaml", {})

@@ -99,6 +99,41 @@ def cmd_reclassify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
+def cmd_deliver(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from watcher.app import deliver_once
+
+    if not args.once:
+        raise UsageError("deliver needs --once (the daemon, `watcher run`, delivers continuously)")
+    summary = asyncio.run(deliver_once(_config(args, env), _state(args, env)))
+    print(json.dumps(summary.as_dict()))
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from watcher import outbox_cli
+
+    if args.action == "list":
+        return outbox_cli.list_deliveries(_state(args, env), args.status, args.limit, sys.stdout)
+    if (args.id is None) == (not args.all):
+        raise UsageError("deliveries retry needs one delivery ID or --all")
+    try:
+        return outbox_cli.retry(_state(args, env), args.id, sys.stdout)
+    except LookupError as e:
+        raise UsageError(str(e.args[0])) from None
+
+
+def cmd_webhooks(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from watcher import outbox_cli
+
+    config = _config(args, env)
+    try:
+        if args.action == "test":
+            return outbox_cli.test_webhook(config, args.name, sys.stdout)
+        return outbox_cli.enable(_state(args, env), config, args.name, sys.stdout)
+    except LookupError as e:
+        raise UsageError(str(e.args[0])) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="watcher",
@@ -128,6 +163,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("eval", cmd_eval, "score the classifier on a labeled file in the corpus format")
     sp.add_argument("file", help="JSON lines with a 'gold' object, or executive orders with a relevance label")
     add("reclassify", cmd_reclassify, "re-run the classifier over every stored item")
+    sp = add("deliver", cmd_deliver, "send the deliveries that are due now, print a JSON summary, exit")
+    sp.add_argument("--once", action="store_true", help="required: deliver once and exit")
+    sp = add("deliveries", cmd_deliveries, "inspect the outbox, or make failed and dead deliveries due now")
+    actions = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ap = actions.add_parser("list", help="the newest deliveries, as a table", description="the newest deliveries, as a table")
+    ap.add_argument("--status", choices=("pending", "failed", "sent", "dead"), help="only deliveries in this status")
+    ap.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
+    ap = actions.add_parser("retry", help="make a delivery (or all failed and dead ones) due now",
+                            description="make a delivery (or all failed and dead ones) due now")
+    ap.add_argument("id", nargs="?", help="the delivery id")
+    ap.add_argument("--all", action="store_true", help="every failed (backing off) and dead delivery")
+    sp = add("webhooks", cmd_webhooks, "test a webhook endpoint, or enable one that was disabled")
+    actions = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ap = actions.add_parser("test", help="send a signed test event now and print the answer",
+                            description="send a signed test event now and print the answer")
+    ap.add_argument("name", help="the webhook's name in the config")
+    ap = actions.add_parser("enable", help="enable an endpoint disabled by a 410 or by failing too long",
+                            description="enable an endpoint disabled by a 410 or by failing too long")
+    ap.add_argument("name", help="the webhook's name in the config")
     return p
 
 

@@ -84,6 +84,23 @@ class SmtpSettings(_Model):
     _durations = field_validator("timeout", mode="before")(_duration)
 
 
+class WebhookSettings(_Model):
+    # waits after each failed attempt; the first attempt is immediate. ~27 h in all.
+    retry: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+    jitter: float = Field(default=0.2, ge=0.0, lt=1.0)  # each wait spread over (1-jitter)..(1+jitter)
+    timeout: float = Field(default=15.0, gt=0)  # one attempt, connect to answer
+    disable_after: float = 5 * 86400.0  # an endpoint failing every attempt for this long is disabled
+
+    _durations = field_validator("timeout", "disable_after", mode="before")(_duration)
+
+    @field_validator("retry", mode="before")
+    @classmethod
+    def _schedule(cls, v: Any) -> tuple[float, ...]:
+        if not isinstance(v, (list, tuple)):
+            raise ValueError("retry must be a list of durations, like [5s, 5m, 30m, 2h]")
+        return tuple(parse_duration(x) for x in v)
+
+
 class Settings(_Model):
     public_url: str = "http://localhost:8080"
     listen: str = "127.0.0.1:8080"
@@ -92,6 +109,7 @@ class Settings(_Model):
     max_age: float = 14 * 86400.0  # items first seen but published earlier are stored, not alerted
     fetch: FetchSettings = FetchSettings()
     smtp: SmtpSettings | None = None
+    webhooks: WebhookSettings = WebhookSettings()
 
     _zone = field_validator("timezone")(_zone)
     _durations = field_validator("max_age", mode="before")(_duration)
@@ -282,6 +300,9 @@ def parse_config(text: str, file: str, env: Mapping[str, str]) -> Config:
         if hook.name in seen_hooks:
             raise ConfigError(file, _line_of(("webhooks", i, "name"), lines), f"duplicate webhook name {hook.name!r}")
         seen_hooks.add(hook.name)
+        if hook.format == "standard" and not hook.secret_env:
+            line = _line_of(("webhooks", i), lines)
+            raise ConfigError(file, line, "a standard webhook needs secret_env: events are always signed")
         if hook.enabled:
             _check_env(hook.secret_env, env, file, _line_of(("webhooks", i, "secret_env"), lines), "webhook secret", secrets)
             if hook.secret_env and hook.format == "standard":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 KINDS: tuple[str, ...] = (
@@ -171,3 +171,90 @@ class SourceState:
     polls: int = 0
     failures: int = 0
     not_modified: int = 0
+
+
+def iso_utc(ts: float | datetime | None) -> str | None:
+    """Epoch seconds or a datetime -> '2025-03-01T14:05:09Z' (UTC, whole seconds); None stays None."""
+    if ts is None:
+        return None
+    if isinstance(ts, datetime):
+        dt = ts if ts.tzinfo is not None else ts.replace(tzinfo=timezone.utc)
+        dt = dt.astimezone(timezone.utc)
+    else:
+        dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Story:
+    """A story as it leaves the machine (ARCHITECTURE.md section 6): in webhooks, emails and feeds."""
+
+    id: str
+    title: str
+    kind: str
+    score: float
+    jurisdictions: tuple[Jurisdiction, ...]
+    reasons: tuple[str, ...]
+    first_seen: float
+    updated: float
+    items: tuple[StoryRef, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "score": round(self.score, 3),
+            "jurisdictions": [j.as_dict() for j in self.jurisdictions],
+            "reasons": list(self.reasons),
+            "first_seen": iso_utc(self.first_seen),
+            "updated": iso_utc(self.updated),
+            "items": [
+                {"source": r.source, "title": r.title, "url": r.url, "published": iso_utc(r.published), "summary": r.summary}
+                for r in self.items
+            ],
+        }
+
+
+class DeliveryStatus(str, enum.Enum):
+    PENDING = "pending"  # due at next_attempt_at (now, when created)
+    FAILED = "failed"  # an attempt failed; waiting on backoff until next_attempt_at
+    SENT = "sent"
+    DEAD = "dead"  # retries exhausted (or refused for good): kept, retryable by hand
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to one recipient about one story event: a row of the outbox.
+
+    `payload` is the exact body, frozen when the delivery is created, so every
+    attempt sends the same bytes; `id` is stable across attempts (the
+    `webhook-id`, or the email's Message-ID).
+    """
+
+    id: str
+    channel: str  # "webhook" | "email"
+    target: str  # webhook name | subscriber email
+    story_id: str | None
+    event_id: int | None
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: float | None
+    payload: str
+    created_at: float
+    last_error: str | None = None
+    last_status: int | None = None
+    sent_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The live state of one webhook endpoint (its config is `config.Webhook`)."""
+
+    name: str
+    url: str
+    enabled: bool = True
+    disabled_reason: str | None = None
+    last_success_at: float | None = None
+    consecutive_failures: int = 0
+    failing_since: float | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -50,9 +50,17 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+# Called inside the poll's transaction for each story event: (conn, event id, event type, story id, now).
+# The outbox's `Enqueuer` creates the deliveries the event causes.
+AlertHook = Callable[[sqlite3.Connection, int, str, str, float], object]
+
+
 class StoryDesk:
-    def __init__(self, sources: Sequence[SourceOptions], config: ClusterConfig | None = None):
+    def __init__(
+        self, sources: Sequence[SourceOptions], config: ClusterConfig | None = None, *, alerts: AlertHook | None = None
+    ):
         self.config = config or ClusterConfig()
+        self.alerts = alerts
         self.publishers: Mapping[str, str] = {s.name: publisher_of(s) for s in sources}
         self._index: StoryIndex | None = None
         self._evicted_at = 0.0
@@ -105,6 +113,10 @@ class StoryDesk:
             event = sql.save_story(
                 conn, assignment.state.to_dict(), sc.verdict, sc.item_id, alert=not sc.change.silent, now=now
             )
-            created += event == "story.created"
-            updated += event == "story.updated"
+            if event is None:
+                continue
+            created += event.type == "story.created"
+            updated += event.type == "story.updated"
+            if self.alerts is not None:
+                self.alerts(conn, event.id, event.type, assignment.story_id, now)
         return created, updated

@@ -110,6 +110,41 @@ MIGRATIONS: list[Migration] = [
             """
         ),
     ),
+    (
+        "0003_outbox",
+        _script(
+            """
+            CREATE TABLE deliveries (
+                id TEXT PRIMARY KEY,
+                channel TEXT NOT NULL,
+                target TEXT NOT NULL,
+                story_id TEXT REFERENCES stories (id),
+                event_id INTEGER REFERENCES story_events (id),
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL,
+                last_error TEXT,
+                last_status INTEGER,
+                created_at REAL NOT NULL,
+                sent_at REAL,
+                payload TEXT NOT NULL
+            );
+            CREATE INDEX deliveries_queue ON deliveries (channel, target, created_at, event_id)
+                WHERE status IN ('pending', 'failed');
+            CREATE INDEX deliveries_by_status ON deliveries (status, created_at);
+            CREATE INDEX deliveries_by_story ON deliveries (story_id);
+            CREATE TABLE endpoints (
+                name TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                enabled INTEGER NOT NULL DEFAULT 1,
+                disabled_reason TEXT,
+                last_success_at REAL,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                failing_since REAL
+            )
+            """
+        ),
+    ),
 ]
 
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from watcher.domain import Verdict
 
 MAX_REASONS = 8
+
+
+class StoryEvent(NamedTuple):
+    """A row of `story_events`: what alerts people (and creates the outbox's deliveries)."""
+
+    type: str  # "story.created" | "story.updated"
+    id: int
 
 
 def recent_story_states(conn: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
@@ -26,10 +33,10 @@ def save_story(
     *,
     alert: bool,
     now: float,
-) -> str | None:
+) -> StoryEvent | None:
     """Upsert the story an item went into, link the item, and record the event it causes.
 
-    Returns the event type, or None when the item was silent (baseline, too old). A
+    Returns the event, or None when the item was silent (baseline, too old). A
     story's first alerting event is `story.created`, even if silent items came
     before it: nobody was told of it yet. Later ones are `story.updated`.
     """
@@ -58,10 +65,12 @@ def save_story(
     if not alert:
         return None
     event = "story.updated" if alerted else "story.created"
-    conn.execute("INSERT INTO story_events (story_id, type, item_id, at) VALUES (?, ?, ?, ?)", (sid, event, item_id, now))
+    cur = conn.execute(
+        "INSERT INTO story_events (story_id, type, item_id, at) VALUES (?, ?, ?, ?)", (sid, event, item_id, now)
+    )
     if not alerted:
         conn.execute("UPDATE stories SET alerted = 1 WHERE id = ?", (sid,))
-    return event
+    return StoryEvent(event, int(cur.lastrowid or 0))
 
 
 def story_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> list[sqlite3.Row]:
