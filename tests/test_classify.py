@@ -10,7 +10,7 @@ import pytest
 from watcher.classify import classify
 from watcher.classify.evaluate import evaluate, flag_executive_orders, format_report, load_jsonl
 
-SHARED = Path("/work/shared")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"  # <repo>/../shared
 DEV = SHARED / "corpus" / "dev.jsonl"
 EOS = SHARED / "samples" / "eo_corpus_subset.jsonl"
 needs_shared = pytest.mark.skipif(not DEV.exists(), reason="shared corpus not present")

@@ -10,6 +10,7 @@ the gazetteer (`data/gazetteer.csv`) are read once, on first use.
 from __future__ import annotations
 
 from watcher.classify import evidence, jurisdictions, kinds, relevance
+from watcher.classify.matcher import word_starts
 from watcher.classify.rules import lexicon
 from watcher.domain import Verdict
 
@@ -22,18 +23,22 @@ def classify(title: str, summary: str = "", body: str = "") -> Verdict:
     """The verdict on one item. Inputs are plain text; body may be long."""
     lex = lexicon()
     head = f"{title}\n{summary}" if summary else title
-    if not lex.precheck.search(head.lower()) and not (body and lex.precheck.search(body.lower())):
+    lowered = head.lower()
+    if not lex.precheck.matcher.test(lowered) and not (body and lex.precheck.matcher.test(body.lower())):
         return _NOT_RELEVANT
-    windows = relevance.evidence_windows(body, lex.precheck) if body else ""
-    rel = relevance.weigh(head, windows)
+    windows = relevance.evidence_windows(body, lex.precheck.scanner) if body else ""
+    starts = word_starts(lowered)  # shared by the stages that read the head
+    rel = relevance.weigh(head, windows, lowered, starts)
     relevant = rel.score > 0.5
     text = head if summary or not body else f"{title}\n{body[:1500]}"
     ev_text = f"{text}\n{windows}" if windows else text
     if not relevant:
         return Verdict(False, None, rel.score, (), rel.reasons[:4])
-    kind, _ = kinds.decide(title, summary, body)
-    places = jurisdictions.extract(text)
-    refs = evidence.legal_refs(ev_text)
+    ascii_head = head.isascii()
+    kind, _ = kinds.decide(title, summary, body, starts if ascii_head else None)
+    places = jurisdictions.extract(text, (lowered, starts) if text is head and ascii_head else None)
+    ev_lowered = lowered if ev_text is head else None
+    refs = evidence.legal_refs(ev_text, ev_lowered)
     funds = evidence.programs(text)
     reasons = list(rel.reasons[:5])
     reasons.insert(0, f"reads as {kind.replace('_', ' ')}")
@@ -47,7 +52,7 @@ def classify(title: str, summary: str = "", body: str = "") -> Verdict:
         score=rel.score,
         jurisdictions=places,
         reasons=tuple(dict.fromkeys(reasons)),
-        actors=evidence.actors(ev_text),
+        actors=evidence.actors(ev_text, ev_lowered),
         legal_refs=refs,
         amounts=evidence.amounts(text),
     )

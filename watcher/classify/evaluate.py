@@ -148,10 +148,17 @@ def format_executive_orders(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m watcher.classify.evaluate FILE [--eo]
+# The shared folder next to the repository: <repo>/../shared
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+DEV = SHARED / "corpus" / "dev.jsonl"
+EOS = SHARED / "samples" / "eo_corpus_subset.jsonl"
+
+
+if __name__ == "__main__":  # python -m watcher.classify.evaluate [FILE] [--eo]  (default: the dev corpus; EO subset)
     import sys
 
-    if len(sys.argv) > 2 and sys.argv[2] == "--eo":
-        print(format_executive_orders(flag_executive_orders(sys.argv[1])))
+    args = [a for a in sys.argv[1:] if a != "--eo"]
+    if "--eo" in sys.argv[1:]:
+        print(format_executive_orders(flag_executive_orders(args[0] if args else EOS)))
     else:
-        print(format_report(evaluate(load_jsonl(sys.argv[1]))))
+        print(format_report(evaluate(load_jsonl(args[0] if args else DEV))))

@@ -16,18 +16,20 @@ def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def actors(text: str) -> tuple[str, ...]:
+def actors(text: str, lowered: str | None = None) -> tuple[str, ...]:
     lex = lexicon()
-    found = [name for name, rx in lex.actors if rx.search(text)]
+    lowered = text.lower() if lowered is None else lowered
+    found = [name for name, rx in lex.actors if rx.test(text, lowered)]
     for rx in lex.courts:
-        found.extend(m.group(0) for m in rx.finditer(text))
+        found.extend(m.group(0) for m in rx.finditer(text, lowered))
     return _unique(found)
 
 
-def legal_refs(text: str) -> tuple[str, ...]:
+def legal_refs(text: str, lowered: str | None = None) -> tuple[str, ...]:
     found = []
+    lowered = text.lower() if lowered is None else lowered
     for form, rx in lexicon().legal_refs:
-        for m in rx.finditer(text):
+        for m in rx.finditer(text, lowered):
             value = next((g for g in m.groups() if g), m.group(0))
             found.append(form.format(value))
     return _unique(found)
@@ -38,4 +40,4 @@ def amounts(text: str) -> tuple[str, ...]:
 
 
 def programs(text: str) -> tuple[str, ...]:
-    return _unique([name for name, rx in lexicon().programs if rx.search(text)])
+    return _unique([name for name, rx in lexicon().programs if rx.test(text)])

@@ -13,7 +13,15 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from watcher.classify.matcher import (
+    Finder,
+    IndexedMatcher,
+    Matcher,
+    word_alternation,
+    word_starts,
+)
 from watcher.classify.rules import Candidate, gazetteer, place_key, place_rules
 from watcher.domain import Jurisdiction
 
@@ -34,19 +42,39 @@ class Mention:
 
 
 @functools.cache
-def _patterns() -> dict[str, re.Pattern[str]]:
+def _first_segments() -> frozenset[str]:
+    """The first `_` segment of every gazetteer key: a span whose key starts otherwise names no place."""
+    g = gazetteer()
+    return frozenset(k.split("_", 1)[0] for d in (g.states, g.counties, g.places) for k in d) | {"COUNTY"}
+
+
+@functools.lru_cache(maxsize=65536)
+def _can_start(token: str, first: frozenset[str]) -> bool:
+    """Whether a place name may start with this word (its key's first segment starts some gazetteer key)."""
+    return place_key(token).split("_", 1)[0] in first
+
+
+@functools.cache
+def _ambiguous() -> frozenset[str]:
+    return frozenset(a.lower() for a in place_rules()["ambiguous_bare_names"])
+
+
+@functools.cache
+def _patterns() -> dict[str, Any]:
     r = place_rules()
     aliases = sorted(gazetteer().aliases, key=len, reverse=True)
     return {
-        "alias": re.compile(r"\b(?:" + "|".join(re.escape(a) for a in aliases) + r")(?:\s+County\b)?"),
-        "cue_before": re.compile(r["city_cues_before"], re.IGNORECASE),
+        "alias": Finder(r"\b(?:" + "|".join(re.escape(a) for a in aliases) + r")(?:\s+County\b)?"),
+        "cue_before": IndexedMatcher(r["city_cues_before"], ignorecase=True, flags=0),
         "cue_after": re.compile(r["city_cues_after"], re.IGNORECASE),
-        "incidental_before": re.compile(r["incidental_before"], re.IGNORECASE),
+        "incidental_before": IndexedMatcher(r["incidental_before"], ignorecase=True, flags=0),
+        "strong_before": Matcher(r"\b(?:city|town|village|borough) of\s+$", ignorecase=True, flags=0),
+        "person_before": re.compile(r"[^.\n\s]\s+[A-Z][a-z]+\.? $"),
         "incidental_after": re.compile(r["incidental_after"], re.IGNORECASE),
         "state_adjective": re.compile(r["state_as_adjective_after"], re.IGNORECASE),
         "gov": re.compile(r["officials"]["title_before_governor"], re.IGNORECASE),
         "ag": re.compile(r["officials"]["title_before_attorney_general"], re.IGNORECASE),
-        "plural_counties": re.compile(
+        "plural_counties": Finder(
             r"((?:[A-Z][\w-]+(?: [A-Z][\w-]+)?, )*[A-Z][\w-]+(?: [A-Z][\w-]+)?,? and [A-Z][\w-]+(?: [A-Z][\w-]+)?) counties\b"
         ),
     }
@@ -83,13 +111,17 @@ def _find_mentions(text: str) -> list[Mention]:
                 s = text.index(name, m.start())
                 mentions.append(Mention(s, s + len(name), name + " County", list(options), "county", accepted=True))
         taken.append((m.start(), m.end()))
+    first = _first_segments()
     for run in _runs(text):
         n = len(run)
+        viable = [_can_start(m.group(0), first) for m in run]
+        if not any(viable):
+            continue
         for length in range(min(_MAX_SPAN, n), 0, -1):
             for i in range(0, n - length + 1):
-                a, b = run[i].start(), run[i + length - 1].end()
-                if not free(a, b):
+                if not viable[i]:
                     continue
+                a, b = run[i].start(), run[i + length - 1].end()
                 span = text[a:b]
                 k = place_key(span)
                 if span.startswith("County of ") and length > 2:
@@ -101,7 +133,7 @@ def _find_mentions(text: str) -> list[Mention]:
                     kind, options = ("new_york" if k == "NEW_YORK" else "state"), [Candidate(g.states[k], 0)]
                 else:
                     kind, options = "city", g.places.get(k, [])
-                if options:
+                if options and free(a, b):
                     mentions.append(Mention(a, b, span, list(options), kind, accepted=kind in ("state", "county", "new_york")))
                     taken.append((a, b))
     mentions.sort(key=lambda x: x.start)
@@ -147,8 +179,9 @@ def _official_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, tu
         for surname, st in rules[table].items():
             titled.setdefault(surname, ("", ""))
             titled[surname] = (titled[surname][0] + " " + title + ":" + st, "")
-    surnames = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(titled, key=len, reverse=True)) + r")\b(?!\s+[A-Z])")
-    mayors = re.compile(r"\b(" + "|".join(re.escape(n) for n in rules["mayors"]) + r")\b")
+    # \b(Abbott|Brown|...)\b, written so that `re` skips to the possible first letters
+    surnames = re.compile("(" + word_alternation(sorted(titled, key=len, reverse=True)) + r")\b(?!\s+[A-Z])")
+    mayors = re.compile("(" + word_alternation(list(rules["mayors"])) + r")\b")
     return surnames, mayors, titled
 
 
@@ -193,19 +226,23 @@ def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention]) -> bool:
     return bool(has_city and not state_cue)
 
 
-def extract(text: str) -> tuple[Jurisdiction, ...]:
-    """The jurisdictions that `text` (a title and summary) names as parties."""
+def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Jurisdiction, ...]:
+    """The jurisdictions that `text` (a title and summary) names as parties.
+
+    `known`: `text.lower()` and its `word_starts`, when the caller has them."""
     if not text:
         return ()
     rules, pats = place_rules(), _patterns()
     mentions = _find_mentions(text)
-    ambiguous = {a.lower() for a in rules["ambiguous_bare_names"]}
+    ambiguous = _ambiguous()
     named_states = {m.options[0].jurisdiction.state for m in mentions if m.kind == "state"}
     sentence_case = _sentence_case_from(text)
+    window_starts = _WindowStarts(text, known)
 
     for m in mentions:
         before, after = text[max(0, m.start - 60) : m.start], text[m.end : m.end + 40]
-        if pats["incidental_before"].search(before) or (
+        low, starts = window_starts(max(0, m.start - 60), m.start)
+        if pats["incidental_before"].test(before, low, starts) or (
             m.kind in ("city", "state", "new_york") and pats["incidental_after"].match(after)
         ):
             m.incidental = True
@@ -214,8 +251,8 @@ def extract(text: str) -> tuple[Jurisdiction, ...]:
         if m.kind != "city":
             continue
         word = m.text.lower() in ambiguous
-        strong = re.search(r"\b(?:city|town|village|borough) of\s+$", before, re.I) or _state_after(after)
-        if strong or (not word and (pats["cue_before"].search(before) or pats["cue_after"].match(after))):
+        strong = pats["strong_before"].test(before, low, starts) or _state_after(after)
+        if strong or (not word and (pats["cue_before"].test(before, low, starts) or pats["cue_after"].match(after))):
             m.accepted = True
             continue
         best = _pick(m.options, named_states)
@@ -223,13 +260,13 @@ def extract(text: str) -> tuple[Jurisdiction, ...]:
             best.size >= rules["bare_city_min_population"]
             or (best.size >= rules["bare_city_min_population_in_named_state"] and best.jurisdiction.state in named_states)
         )
-        person = m.start >= sentence_case and re.search(r"[^.\n\s]\s+[A-Z][a-z]+\.? $", text[max(0, m.start - 30) : m.start])
+        person = m.start >= sentence_case and pats["person_before"].search(text[max(0, m.start - 30) : m.start])
         m.accepted = bool(bare_ok and not person)
 
     # a list that holds an accepted place makes its other places count too
     for i, m in enumerate(mentions):
         if m.kind == "city" and not m.accepted and not m.incidental:
-            person = re.search(r"[^.\n\s]\s+[A-Z][a-z]+\.? $", text[max(0, m.start - 30) : m.start])
+            person = pats["person_before"].search(text[max(0, m.start - 30) : m.start])
             if not person and any(n.accepted and not n.incidental for n in _list_neighbours(text, mentions, i)):
                 m.accepted = True
 
@@ -257,6 +294,33 @@ def extract(text: str) -> tuple[Jurisdiction, ...]:
     for j in _officials(text):
         out.setdefault((j.name, j.state), j)
     return tuple(out.values())
+
+
+class _WindowStarts:
+    """The lower-cased text of a window of the text and the word starts of that window (a superset:
+    those of the whole text, plus the window's first word when the window cuts it), from one pass.
+    Only for ASCII text, where lower-casing keeps positions; otherwise (None, None)."""
+
+    def __init__(self, text: str, known: tuple[str, set[str]] | None = None) -> None:
+        self.ascii = text.isascii()
+        if known is not None and self.ascii:
+            self.low, self.starts = known
+        else:
+            self.low = text.lower() if self.ascii else ""
+            self.starts = word_starts(self.low) if self.ascii else set()
+
+    def __call__(self, a: int, b: int) -> tuple[str | None, set[str] | None]:
+        if not self.ascii:
+            return None, None
+        low = self.low
+        window = low[a:b]
+        if a == 0 or not (_is_word_char(low[a - 1]) and window[:1] and _is_word_char(window[0])):
+            return window, self.starts
+        return window, self.starts | word_starts(window[:40].split(" ", 1)[0])
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _state_after(after: str) -> bool:

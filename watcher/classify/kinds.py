@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from watcher.classify.matcher import word_starts
 from watcher.classify.rules import lexicon
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
@@ -28,15 +29,19 @@ def zones(title: str, summary: str, body: str) -> list[tuple[str, str]]:
     return out
 
 
-def decide(title: str, summary: str, body: str = "") -> tuple[str, dict[str, float]]:
+def decide(title: str, summary: str, body: str = "", head_starts: set[str] | None = None) -> tuple[str, dict[str, float]]:
+    """The kind, and the score of each. `head_starts`: `word_starts` of the lower-cased ASCII
+    `f"{title}\\n{summary}"`, when the caller has it (a superset of each title/summary zone's)."""
     lex = lexicon()
     scores: dict[str, float] = {k: 0.0 for k in lex.priority}
     decisive: dict[str, float] = {}
     for zone, text in zones(title, summary, body):
         factor = lex.zones[zone]
         lowered = text.lower()
-        for cue in lex.cues:
-            if cue.regex.search(text, lowered):
+        starts = head_starts if head_starts is not None and summary and zone != "body" else word_starts(lowered)
+        hits = lex.cue_set.matching(text, lowered, starts)
+        for i, cue in enumerate(lex.cues):
+            if i in hits:
                 scores[cue.kind] += cue.weight * factor
                 if cue.decisive and zone != "body":
                     decisive[cue.kind] = decisive.get(cue.kind, 0.0) + cue.weight * factor

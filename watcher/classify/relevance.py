@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from watcher.classify.matcher import word_starts
 from watcher.classify.rules import Feature, lexicon
 
 # Around each signal word of a long body, this much text either side is read.
@@ -35,25 +36,35 @@ def evidence_windows(body: str, precheck: re.Pattern[str], limit: int = 60) -> s
     return " … ".join(body[lo:hi] for lo, hi in spans)
 
 
-def _apply(features: tuple[Feature, ...], text: str, factor: float, seen: dict[str, float]) -> None:
-    lowered = text.lower()
-    for f in features:
-        if abs(seen.get(f.id, 0.0)) < abs(f.weight * factor) and f.regex.search(text, lowered):
+def _apply(features: tuple[Feature, ...], hits: set[int], offset: int, factor: float, seen: dict[str, float]) -> None:
+    """Add the weight of each feature that matched (its index + offset in `hits`), once, the strongest kept."""
+    for i, f in enumerate(features, offset):
+        if abs(seen.get(f.id, 0.0)) < abs(f.weight * factor) and i in hits:
             seen[f.id] = f.weight * factor
 
 
-def weigh(head: str, body_windows: str) -> Relevance:
-    """Score title+summary (`head`) fully and the body's evidence windows at a discount."""
+def _hits(text: str, lowered: str | None = None, starts: set[str] | None = None) -> set[int]:
+    lowered = text.lower() if lowered is None else lowered
+    return lexicon().features.matching(text, lowered, word_starts(lowered) if starts is None else starts)
+
+
+def weigh(head: str, body_windows: str, lowered: str | None = None, starts: set[str] | None = None) -> Relevance:
+    """Score title+summary (`head`) fully and the body's evidence windows at a discount.
+
+    `lowered`, `starts`: `head.lower()` and its `word_starts`, when the caller has them.
+    """
     lex = lexicon()
     found: dict[str, float] = {}
-    _apply(lex.signals, head, 1.0, found)
-    _apply(lex.false_friends, head, 1.0, found)
+    hits = _hits(head, lowered, starts)
+    _apply(lex.signals, hits, 0, 1.0, found)
+    _apply(lex.false_friends, hits, len(lex.signals), 1.0, found)
     if body_windows:
-        _apply(lex.signals, body_windows, lex.body_factor, found)
-        _apply(lex.false_friends, body_windows, lex.body_factor, found)
+        hits = _hits(body_windows)
+        _apply(lex.signals, hits, 0, lex.body_factor, found)
+        _apply(lex.false_friends, hits, len(lex.signals), lex.body_factor, found)
     total = sum(found.values())
     score = 1.0 / (1.0 + math.exp(-lex.steepness * (total - lex.threshold)))
-    by_id = {f.id: f for f in (*lex.signals, *lex.false_friends)}
+    by_id = lex.feature_by_id
     ordered = sorted(found.items(), key=lambda kv: -abs(kv[1]))
     reasons = tuple(
         by_id[i].reason if w > 0 else f"but: {by_id[i].reason}" for i, w in ordered if abs(w) >= 0.5

@@ -15,96 +15,74 @@ from typing import Any
 
 import yaml
 
+from watcher.classify.matcher import Finder, Matcher, MatcherSet, lower_pattern, scanner
 from watcher.domain import Jurisdiction
 
 DATA = Path(__file__).parent / "data"
 
 
-def _compile(pattern: str, case: bool = False) -> re.Pattern[str]:
-    flags = re.MULTILINE if case else re.IGNORECASE | re.MULTILINE
-    return re.compile(re.sub(r"\s*\n\s*", "", pattern.strip()), flags)
+def _yaml(text: str) -> Any:
+    """yaml.safe_load, with libyaml's loader when it is there (the same data, faster)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _lower_pattern(pattern: str) -> str:
-    """The pattern for lower-cased text: literal letters lowered, escapes (\\b, \\S) kept."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern[i] == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i : i + 2])
-            i += 2
-        else:
-            out.append(pattern[i].lower())
-            i += 1
-    return "".join(out)
+def _source(pattern: str) -> str:
+    return re.sub(r"\s*\n\s*", "", pattern.strip())
+
+
+def _matcher(pattern: str, case: bool = False) -> Matcher:
+    """An evidence pattern that only says whether it matches (case-insensitive unless `case`)."""
+    return Matcher(_source(pattern), ignorecase=not case)
+
+
+def _finder(pattern: str, case: bool = False) -> Finder:
+    """An evidence pattern whose matches are kept (case-insensitive unless `case`)."""
+    return Finder(_source(pattern), ignorecase=not case)
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A compiled pattern with the literals one of which any match must contain.
+    """A lexicon pattern: `regex` as written (lower-cased unless `case`), and a fast `test`.
 
-    Case-insensitive rules run on lower-cased text (much faster than re.IGNORECASE);
-    when none of the literals occurs in the text, the regex is not run at all.
+    Case-insensitive rules run on lower-cased text (much faster than re.IGNORECASE).
     """
 
     regex: re.Pattern[str]
     case: bool
-    needs: tuple[str, ...]  # empty: always run
+    matcher: Matcher
+    scanner: re.Pattern[str]  # the same matches as `regex`, for finditer over long texts
 
-    def search(self, text: str, lowered: str) -> re.Match[str] | None:
-        t = text if self.case else lowered
-        if self.needs and not any(n in t for n in self.needs):
-            return None
-        return self.regex.search(t)
+    def test(self, text: str, lowered: str, starts: set[str] | None = None) -> bool:
+        """Whether the pattern matches anywhere: `bool(regex.search(...))`, only faster.
 
-    def finditer(self, text: str, lowered: str):
-        t = text if self.case else lowered
-        if self.needs and not any(n in t for n in self.needs):
-            return iter(())
-        return self.regex.finditer(t)
+        `starts`: `matcher.word_starts(lowered)`, when the caller tests many rules on one text.
+        """
+        if self.case:
+            return self.matcher.test(text)
+        return self.matcher.test(lowered, starts=starts)
 
 
 def make_rule(pattern: str, case: bool = False) -> Rule:
     source = re.sub(r"\s*\n\s*", "", pattern.strip())
     if not case:
-        source = _lower_pattern(source)
-    regex = re.compile(source, re.MULTILINE)
-    return Rule(regex, case, required_literals(source))
+        source = lower_pattern(source)
+    return Rule(re.compile(source, re.MULTILINE), case, Matcher(source), scanner(source))
 
 
-def required_literals(source: str) -> tuple[str, ...]:
-    """Strings of which every match contains at least one (empty if none can be proved)."""
-    from re import _constants as c, _parser as p  # type: ignore[attr-defined]
+class RuleSet:
+    """Rules tested together on one text: `matching` gives the indices of those that match."""
 
-    def factors(seq) -> set[str] | None:  # noqa: ANN001
-        options: list[set[str]] = []
-        run = ""
-        for op, av in seq:
-            if op is c.LITERAL:
-                run += chr(av)
-                continue
-            if run:
-                options.append({run})
-                run = ""
-            found: set[str] | None = None
-            if op is c.SUBPATTERN:
-                found = factors(av[-1])
-            elif op is c.BRANCH:
-                branches = [factors(b) for b in av[1]]
-                found = None if any(b is None for b in branches) else set().union(*branches)  # type: ignore[arg-type]
-            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
-                found = factors(av[2])
-            if found:
-                options.append(found)
-        if run:
-            options.append({run})
-        options = [o for o in options if min(len(x) for x in o) >= 3]
-        return max(options, key=lambda o: min(len(x) for x in o)) if options else None
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self._lowered = [i for i, r in enumerate(rules) if not r.case]
+        self._cased = [i for i, r in enumerate(rules) if r.case]
+        self._set = MatcherSet([rules[i].matcher for i in self._lowered])
 
-    try:
-        found = factors(p.parse(source))
-    except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
-        return ()
-    return tuple(sorted(found)) if found else ()
+    def matching(self, text: str, lowered: str, starts: set[str]) -> set[int]:
+        """`starts` is `matcher.word_starts(lowered)`."""
+        found = {self._lowered[j] for j in self._set.matching(lowered, starts)}
+        found.update(i for i in self._cased if self.rules[i].test(text, lowered))
+        return found
 
 
 @dataclass(frozen=True)
@@ -128,7 +106,7 @@ class Lexicon:
     threshold: float
     steepness: float
     body_factor: float
-    precheck: re.Pattern[str]  # runs on lower-cased text
+    precheck: Rule  # runs on lower-cased text
     signals: tuple[Feature, ...]
     false_friends: tuple[Feature, ...]
     zones: dict[str, float]
@@ -136,11 +114,24 @@ class Lexicon:
     default_kind: str
     statement_margin: float
     cues: tuple[KindCue, ...]
-    actors: tuple[tuple[str, re.Pattern[str]], ...]
-    courts: tuple[re.Pattern[str], ...]
-    legal_refs: tuple[tuple[str, re.Pattern[str]], ...]
-    amount: re.Pattern[str]
-    programs: tuple[tuple[str, re.Pattern[str]], ...]
+    actors: tuple[tuple[str, Matcher], ...]
+    courts: tuple[Finder, ...]
+    legal_refs: tuple[tuple[str, Finder], ...]
+    amount: Finder
+    programs: tuple[tuple[str, Matcher], ...]
+
+    @functools.cached_property
+    def features(self) -> RuleSet:
+        """The signals then the false friends, tested together."""
+        return RuleSet([f.regex for f in (*self.signals, *self.false_friends)])
+
+    @functools.cached_property
+    def cue_set(self) -> RuleSet:
+        return RuleSet([c.regex for c in self.cues])
+
+    @functools.cached_property
+    def feature_by_id(self) -> dict[str, Feature]:
+        return {f.id: f for f in (*self.signals, *self.false_friends)}
 
 
 def _features(rows: list[dict[str, Any]]) -> tuple[Feature, ...]:
@@ -151,7 +142,7 @@ def _features(rows: list[dict[str, Any]]) -> tuple[Feature, ...]:
 
 @functools.cache
 def lexicon() -> Lexicon:
-    raw = yaml.safe_load((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
+    raw = _yaml((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
     rel, kinds, ev = raw["relevance"], raw["kinds"], raw["evidence"]
     cues = tuple(
         KindCue(kind, float(c["weight"]), bool(c.get("decisive", False)), make_rule(c["pattern"]))
@@ -162,7 +153,7 @@ def lexicon() -> Lexicon:
         threshold=float(rel["threshold"]),
         steepness=float(rel["steepness"]),
         body_factor=float(rel["body_factor"]),
-        precheck=make_rule(rel["precheck"]).regex,
+        precheck=make_rule(rel["precheck"]),
         signals=_features(rel["signals"]),
         false_friends=_features(rel["false_friends"]),
         zones={k: float(v) for k, v in kinds["zones"].items()},
@@ -170,11 +161,11 @@ def lexicon() -> Lexicon:
         default_kind=kinds["default"],
         statement_margin=float(kinds["statement_margin"]),
         cues=cues,
-        actors=tuple((a["name"], _compile(a["pattern"], a.get("case", False))) for a in ev["actors"]),
-        courts=tuple(_compile(p, True) for p in ev["court_patterns"]),
-        legal_refs=tuple((r["form"], _compile(r["pattern"], r.get("case", False))) for r in ev["legal_ref_patterns"]),
-        amount=_compile(ev["amount_pattern"]),
-        programs=tuple((p["name"], _compile(p["pattern"], True)) for p in ev["funding_programs"]),
+        actors=tuple((a["name"], _matcher(a["pattern"], a.get("case", False))) for a in ev["actors"]),
+        courts=tuple(_finder(p, True) for p in ev["court_patterns"]),
+        legal_refs=tuple((r["form"], _finder(r["pattern"], r.get("case", False))) for r in ev["legal_ref_patterns"]),
+        amount=_finder(ev["amount_pattern"]),
+        programs=tuple((p["name"], _matcher(p["pattern"], True)) for p in ev["funding_programs"]),
     )
 
 
@@ -224,4 +215,4 @@ def gazetteer() -> Gazetteer:
 
 @functools.cache
 def place_rules() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "places.yaml").read_text(encoding="utf-8"))
+    return _yaml((DATA / "places.yaml").read_text(encoding="utf-8"))

@@ -1,0 +1,133 @@
+"""The classifier's fast matching gives exactly the answers of plain `re`, on real and awkward text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from watcher.classify import kinds
+from watcher.classify.evaluate import load_jsonl
+from watcher.classify.jurisdictions import _patterns
+from watcher.classify.matcher import Finder, IndexedMatcher, Matcher, word_starts
+from watcher.classify.pattern_analysis import gates
+from watcher.classify.rules import lexicon, place_rules
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"  # <repo>/../shared
+DEV = SHARED / "corpus" / "dev.jsonl"
+EOS = SHARED / "samples" / "eo_corpus_subset.jsonl"
+DOJ = SHARED / "samples" / "doj_api_negatives.jsonl"
+
+AWKWARD = [
+    "",
+    "ICE",
+    "The Justice Department sued the City of Chicago over its sanctuary policy in 2025.",
+    "JUSTICE DEPARTMENT SUES SANCTUARY CITIES; Mayor vows to fight ICE detainers",
+    "ſanctuary İmmigration K9 unit: the Kelvin sign and the long s match under IGNORECASE",
+    "Ministère — § 1373 ‘sanctuary’ “cities” Σ ΟΔΟΣ café São Paulo",
+    "sanctuary\ncities\n\nICE\n",
+    "8 U.S.C. § 1373 and 8 USC 1644; Executive Order 13768, E.O. 14159; SB 54, AB 450, HB 2315; 287(g)",
+    "Sessions v. City of Philadelphia, the Trust Act and the California Values Act",
+]
+
+
+def _texts() -> list[str]:
+    texts = list(AWKWARD)
+    if DEV.exists():
+        for r in load_jsonl(DEV):
+            head = f"{r['title']}\n{r['summary']}"
+            texts += [r["title"], head, head.upper(), head.replace("e", "é").replace("S", "Σ")]
+            texts += [z for _, z in kinds.zones(r["title"], r["summary"], "")]
+    for path in (DOJ, EOS):
+        if path.exists():
+            texts += [r["body"][:4000] for r in load_jsonl(path)[:40]]
+    return texts
+
+
+TEXTS = _texts()
+
+
+def test_every_rule_answers_like_its_regex():
+    lex = lexicon()
+    rules = [lex.precheck] + [f.regex for f in (*lex.signals, *lex.false_friends)] + [c.regex for c in lex.cues]
+    for t in TEXTS:
+        low = t.lower()
+        starts = word_starts(low)
+        for r in rules:
+            want = r.regex.search(t if r.case else low) is not None
+            assert r.test(t, low) == want, (r.regex.pattern, t[:80])
+            assert r.test(t, low, starts) == want, (r.regex.pattern, t[:80])
+
+
+def test_rule_sets_answer_like_each_rule():
+    lex = lexicon()
+    for rs in (lex.features, lex.cue_set):
+        for t in TEXTS:
+            low = t.lower()
+            want = {i for i, r in enumerate(rs.rules) if r.regex.search(t if r.case else low)}
+            assert rs.matching(t, low, word_starts(low)) == want, t[:80]
+
+
+def test_evidence_patterns_find_what_their_regex_finds():
+    lex = lexicon()
+    finders = [*lex.courts, *(f for _, f in lex.legal_refs), lex.amount]
+    for t in TEXTS:
+        low = t.lower()
+        for _, m in (*lex.actors, *lex.programs):
+            assert m.test(t, low) == (m.regex.search(t) is not None), (m.regex.pattern, t[:80])
+        for f in finders:
+            got = [(x.span(), x.group(0), x.groups()) for x in f.finditer(t, low)]
+            want = [(x.span(), x.group(0), x.groups()) for x in f.regex.finditer(t)]
+            assert got == want, (f.regex.pattern, t[:80])
+
+
+def test_precheck_scanner_finds_the_same_spans():
+    rx, fast = lexicon().precheck.regex, lexicon().precheck.scanner
+    for t in TEXTS:
+        low = t.lower()
+        assert [m.span() for m in fast.finditer(low)] == [m.span() for m in rx.finditer(low)]
+
+
+def test_place_context_patterns_answer_like_their_regex():
+    rules = place_rules()
+    pats = _patterns()
+    for name in ("incidental_before", "city_cues_before"):
+        plain = re.compile(rules[name], re.IGNORECASE)
+        fast = pats["incidental_before" if name == "incidental_before" else "cue_before"]
+        for t in TEXTS[:400]:
+            for end in range(0, len(t), 11):
+                before = t[max(0, end - 60) : end]
+                assert fast.test(before) == (plain.search(before) is not None), (name, before)
+
+
+@pytest.mark.parametrize("pattern, text, want", [
+    (r"\bice\b", "the police said", False),
+    (r"\bice\b", "(ICE) agents", True),
+    (r"\bdetainers?\b", "detainers", True),
+    (r"\bsa(?:ys|id)\b", "essays", False),
+    (r"(?:limit|bar)\w*[^.]{0,20}\bice\b", "embargo on ice", True),
+    (r"^(?:presidential )?executive order\b", "x\nexecutive order", True),
+])
+def test_matcher_small_cases(pattern, text, want):
+    for m in (Matcher(pattern), IndexedMatcher(pattern)):
+        assert m.test(text.lower()) is want
+    assert Matcher(pattern, ignorecase=True).test(text.upper()) is want
+
+
+def test_gates_are_literals_every_match_contains():
+    assert gates(r"\bsanctuary cit(?:y|ies)") == ((("sanctuary cities", "sanc"), ("sanctuary city", "sanc")),)
+    assert gates(r"\w+") == ()
+    f = Finder(r"\b(?:SB|senate bill)\s*(\d+)\b", ignorecase=True)
+    assert [m.groups() for m in f.finditer("Senate Bill 54 and sb4")] == [("54",), ("4",)]
+
+
+def test_every_rewritten_alternative_compiles():
+    lex = lexicon()
+    matchers = [r.matcher for r in (lex.precheck, *(f.regex for f in (*lex.signals, *lex.false_friends)),
+                                    *(c.regex for c in lex.cues))]
+    matchers += [m for _, m in (*lex.actors, *lex.programs)]
+    matchers += [p for p in _patterns().values() if isinstance(p, Matcher)]
+    for m in matchers:
+        for _, rx in m.branches or ():
+            assert rx.compiled.pattern == rx.source

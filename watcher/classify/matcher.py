@@ -1,0 +1,238 @@
+"""Fast regex matching for the lexicon's patterns, with exactly the answers of plain `re`.
+
+Python's `re` tries a pattern at every position of the text unless the pattern
+starts with a literal; most lexicon patterns start with `\\b` or an alternation
+and so cost ~15 ns per character per pattern. A `Matcher` answers
+`bool(regex.search(text))` much faster, without changing the answer
+(`pattern_analysis` does the reading of the patterns):
+
+* the pattern is split into alternatives (its top-level `|` branches, and a
+  leading `(?:a|b)` group distributed over the rest): the pattern matches exactly
+  when one alternative does;
+* each alternative carries *gates*: sets of literal strings of which every match
+  contains at least one (derived from the parsed pattern). A gate that finds none
+  of its strings in the text proves there is no match, at the cost of a few
+  `str in str` tests, or of set look-ups of the first letters of the text's words
+  ("word probes") when the literal must start a word;
+* a leading `\\b` is moved behind the literal that follows (`\\bdetainer` ->
+  `detainer(?<=\\bdetainer)`, the same matches) so `re` can jump to the literal.
+
+A `MatcherSet` tests many matchers on one text, trying only the alternatives
+whose word probes the text holds; a `Finder` gives `finditer`'s matches, skipped
+when a gate fails. Patterns it cannot analyse simply run as they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+from watcher.classify.pattern_analysis import (
+    GLOBAL_FLAGS,
+    MAX_BRANCHES,
+    UNSAFE_ESCAPE,
+    Gate,
+    caseless,
+    distribute,
+    gates,
+    lead_group_rewrite,
+    lead_rewrite,
+    lower_pattern,
+    passes,
+    scanner,
+    split_top,
+    word_alternation,
+    word_starts,
+)
+
+__all__ = ["Finder", "IndexedMatcher", "Matcher", "MatcherSet", "caseless", "lower_pattern", "scanner",
+           "word_alternation", "word_starts"]
+
+
+def alternatives(source: str, flags: int = re.MULTILINE) -> list[tuple[Gate, LazyRegex]] | None:
+    """The gated, rewritten alternatives of a case-sensitive pattern; None if it must run as it is."""
+    if GLOBAL_FLAGS.search(source) or UNSAFE_ESCAPE.search(source) or "(?P" in source:
+        return None
+    parts: list[str] = []
+    for alt in split_top(source):
+        parts.extend(distribute(alt, MAX_BRANCHES))
+    if len(parts) > MAX_BRANCHES:
+        parts = split_top(source)
+    return [(gates(p, flags), LazyRegex(lead_rewrite(p), flags)) for p in parts]
+
+
+class LazyRegex:
+    """A regex compiled on its first search: most alternatives never pass their gates."""
+
+    __slots__ = ("_rx", "flags", "source")
+
+    def __init__(self, source: str, flags: int) -> None:
+        self.source, self.flags, self._rx = source, flags, None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._rx is None:
+            self._rx = re.compile(self.source, self.flags)
+        return self._rx
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return (self._rx or self.compiled).search(text)
+
+
+class Matcher:
+    """`bool(re.compile(source, flags).search(text))`, answered fast (see the module doc).
+
+    With `ignorecase`, an ASCII text is matched lower-cased against the lower-cased
+    pattern (the same answers for ASCII); any other text runs the original regex.
+    """
+
+    __slots__ = ("branches", "ignorecase", "regex")
+
+    def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
+        self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
+        self.ignorecase = ignorecase or "(?i" in source
+        if self.ignorecase and not ignorecase:  # inline (?i:...): keep the regex as it is
+            self.branches = None
+        else:
+            self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags)
+
+    def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
+        """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
+        if self.branches is None:
+            return self.regex.search(text) is not None
+        if self.ignorecase:
+            if not caseless(text):
+                return self.regex.search(text) is not None
+            text = lowered if lowered is not None else text.lower()
+        for clauses, rx in self.branches:
+            if passes(clauses, text, starts) and rx.search(text) is not None:
+                return True
+        return False
+
+
+class Finder:
+    """`re.compile(source, flags).finditer(text)`, the same matches found faster.
+
+    Skipped when the text lacks a literal every match needs. With `ignorecase`, an
+    ASCII text is searched lower-cased with the lower-cased pattern (the same spans),
+    its leading `\\b` moved behind the first letter; groups are read from the text.
+    """
+
+    __slots__ = ("clauses", "ignorecase", "lowered_regex", "regex")
+
+    def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
+        self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
+        self.ignorecase = ignorecase or "(?i" in source
+        ok = not (GLOBAL_FLAGS.search(source) or UNSAFE_ESCAPE.search(source))
+        self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags) if ok else ()
+        self.lowered_regex = None
+        if ok and ignorecase and "(?P" not in source:
+            self.lowered_regex = re.compile(lead_group_rewrite(lower_pattern(source)), flags)
+
+    def finditer(self, text: str, lowered: str | None = None):
+        if self.clauses:
+            if not self.ignorecase:
+                if not passes(self.clauses, text):
+                    return iter(())
+            elif caseless(text) and not passes(self.clauses, lowered if lowered is not None else text.lower()):
+                return iter(())
+        if self.lowered_regex is not None and caseless(text):
+            low = lowered if lowered is not None else text.lower()
+            return [Found(text, m) for m in self.lowered_regex.finditer(low)]
+        return self.regex.finditer(text)
+
+
+class Found:
+    """A match found in the lower-cased copy of a text, read from the text itself."""
+
+    __slots__ = ("_m", "_text")
+
+    def __init__(self, text: str, m: re.Match[str]) -> None:
+        self._text, self._m = text, m
+
+    def group(self, i: int = 0) -> str | None:
+        a, b = self._m.span(i)
+        return None if a < 0 else self._text[a:b]
+
+    def groups(self) -> tuple[str | None, ...]:
+        return tuple(self.group(i) for i in range(1, self._m.re.groups + 1))
+
+    def span(self, i: int = 0) -> tuple[int, int]:
+        return self._m.span(i)
+
+
+class MatcherSet:
+    """Many matchers tested on one text at once: which of them match.
+
+    Each alternative with a gate clause whose literals all have word probes (see
+    `_probe`) is indexed by the probes of one such clause; only the alternatives with a probe among the text's word
+    starts are tried, so a text costs in proportion to what it contains, not
+    to the size of the lexicon. The answers are those of each `Matcher.test`.
+    The text given is the one the alternatives run on: lower-cased for `ignorecase` matchers.
+    """
+
+    def __init__(self, matchers: list[Matcher]) -> None:
+        self.matchers = matchers
+        self.index: dict[str, list[int]] = {}
+        self.always: list[int] = []
+        self.branches: list[tuple[int, Gate, LazyRegex, tuple[frozenset[str], ...]]] = []
+        self.plain: list[int] = []  # matchers tested one by one
+        for m_id, m in enumerate(matchers):
+            if m.branches is None:
+                self.plain.append(m_id)
+                continue
+            for clauses, rx in m.branches:
+                b_id = len(self.branches)
+                # the probes of each clause whose literals all have one: one of them must be a word start
+                probe_sets = tuple(frozenset(p for _, p in c) for c in clauses if all(p is not None for _, p in c))
+                self.branches.append((m_id, clauses, rx, probe_sets))  # type: ignore[arg-type]
+                probed = [c for c in clauses if all(p is not None for _, p in c)]
+                if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer)
+                    best = min(probed, key=lambda c: (len({p for _, p in c}), -min(len(x) for x, _ in c), c))
+                    for p in {p for _, p in best}:
+                        self.index.setdefault(p, []).append(b_id)  # type: ignore[arg-type]
+                else:
+                    self.always.append(b_id)
+        self.keys = frozenset(self.index)
+
+    def matching(self, text: str, starts: set[str]) -> set[int]:
+        """The indices of the matchers that match `text`; `starts` is `word_starts(text)`."""
+        found = {m_id for m_id in self.plain if self.matchers[m_id].test(text)}
+        candidates = set(self.always)
+        for key in starts & self.keys:
+            candidates.update(self.index[key])
+        branches = self.branches
+        for b_id in candidates:
+            m_id, clauses, rx, probe_sets = branches[b_id]
+            if m_id in found:
+                continue
+            for ps in probe_sets:
+                if starts.isdisjoint(ps):
+                    break
+            else:
+                for clause in clauses:  # passes(), inlined: this loop is the hot spot
+                    for lit, probe in clause:
+                        if (probe is None or probe in starts) and lit in text:
+                            break
+                    else:
+                        break
+                else:
+                    if rx.search(text) is not None:
+                        found.add(m_id)
+        return found
+
+
+class IndexedMatcher(Matcher):
+    """A `Matcher` with many alternatives: only those whose word probes the text holds are tried."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
+        super().__init__(source, ignorecase, flags)
+        self._set = MatcherSet([self]) if self.branches is not None else None
+
+    def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
+        if self._set is None or (self.ignorecase and not caseless(text)):
+            return super().test(text, lowered, starts)
+        if self.ignorecase:
+            text = lowered if lowered is not None else text.lower()
+        return bool(self._set.matching(text, word_starts(text) if starts is None else starts))

@@ -1,0 +1,332 @@
+"""Reading the lexicon's regular expressions: their alternatives, rewrites with the same matches, and
+the literals every match must contain (gates). The machinery behind `matcher`.
+
+Relies on `re._parser` (CPython's own regex parser) to read patterns; a pattern it
+cannot read gets no gates and simply runs as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from re import _constants as C  # type: ignore[attr-defined]
+from re import _parser as P
+
+_CAP = 48  # the most strings an exact set (or a gate) may hold
+MAX_BRANCHES = 80
+_MIN_LITERAL = 3  # gates with shorter strings are not worth testing
+GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+UNSAFE_ESCAPE = re.compile(r"\\(?:[xuUN0-9]|[0-7])")
+_QUANTIFIER = tuple("?*+{")
+_B = "\x00"  # marks a \b in the strings a pattern matches
+_WORD = re.compile(r"\w+")
+# \b, and ^ (after which a word character starts a word too)
+_WORD_START_AT = (C.AT_BOUNDARY, C.AT_BEGINNING, C.AT_BEGINNING_LINE, C.AT_BEGINNING_STRING)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_ASCII_LETTER_IGNORECASE = re.compile(r"[a-z]", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _caseless_char(ch: str) -> bool:
+    """A non-ASCII character that lower-cases to one non-ASCII character and matches no ASCII letter
+    under re.IGNORECASE (unlike the Kelvin sign or the long s)."""
+    low = ch.lower()
+    return len(low) == 1 and not low.isascii() and not _ASCII_LETTER_IGNORECASE.match(ch)
+
+
+def caseless(text: str) -> bool:
+    """Whether a case-insensitive pattern finds in `text` exactly what its lower-cased form finds, at the
+    same places, in `text.lower()`: true of ASCII text, and of text whose other characters are caseless
+    in that sense (section signs, dashes, curly quotes, accented letters)."""
+    return text.isascii() or all(map(_caseless_char, set(_NON_ASCII.findall(text))))
+
+
+def lower_pattern(pattern: str) -> str:
+    """The pattern for lower-cased text: literal letters lowered, escapes (\\b, \\S) kept."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
+            i += 2
+        else:
+            out.append(pattern[i].lower())
+            i += 1
+    return "".join(out)
+
+
+# --- splitting a pattern into alternatives -------------------------------------------------
+
+
+def _group_end(src: str, i: int) -> int:
+    """The index of the `)` closing the group opened at src[i] == '('; -1 if unbalanced."""
+    depth, in_class = 0, False
+    while i < len(src):
+        ch = src[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            if src[i + 1 : i + 2] == "^":
+                i += 1
+            if src[i + 1 : i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def split_top(src: str) -> list[str]:
+    """The top-level `|` alternatives of a pattern."""
+    parts, start, depth, in_class, i = [], 0, 0, False, 0
+    while i < len(src):
+        ch = src[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            if src[i + 1 : i + 2] == "^":
+                i += 1
+            if src[i + 1 : i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(src[start:i])
+            start = i + 1
+        i += 1
+    parts.append(src[start:])
+    return parts
+
+
+def distribute(alt: str, budget: int) -> list[str]:
+    """`\\b(?:a|b)rest` -> [`\\barest`, `\\bbrest`]: the same matches, each with a literal start."""
+    lead = "\\b" if alt.startswith("\\b") else ""
+    i = len(lead)
+    if not alt.startswith("(?:", i):
+        return [alt]
+    j = _group_end(alt, i)
+    if j < 0 or alt[j + 1 : j + 2].startswith(_QUANTIFIER):
+        return [alt]
+    inner = split_top(alt[i + 3 : j])
+    if len(inner) == 1:  # a group around the whole start: `(?:\\bx)rest` is `\\bxrest`
+        return distribute(lead + inner[0] + alt[j + 1 :], budget)
+    if len(inner) > budget:
+        return [alt]
+    out: list[str] = []
+    for a in inner:
+        out.extend(distribute(lead + a + alt[j + 1 :], max(1, budget // len(inner))))
+    return out
+
+
+def word_alternation(words: list[str]) -> str:
+    """`\\b(?:Abbott|Brown)` as `(?:A(?<=\\bA)bbott|B(?<=\\bB)rown)`: the same matches, but `re` skips
+    to the possible first letters instead of trying every position. Words start with a word character."""
+    return "(?:" + "|".join(f"{re.escape(w[0])}(?<=\\b{re.escape(w[0])}){re.escape(w[1:])}" for w in words) + ")"
+
+
+def lead_rewrite(alt: str) -> str:
+    """`\\bdetainers?` -> `detainer(?<=\\bdetainer)s?`: the same matches, but `re` can jump to the literal."""
+    if not alt.startswith("\\b"):
+        return alt
+    j = 2
+    while j < len(alt) and alt[j].isascii() and (alt[j].isalnum() or alt[j] == " "):
+        j += 1
+    if j < len(alt) and alt[j] in "?*+{":
+        j -= 1  # a quantifier binds to the last character
+    lit = alt[2:j]
+    if not lit or not lit[0].isalnum():
+        return alt
+    return f"{lit}(?<=\\b{lit}){alt[j:]}"
+
+
+# --- gates: literals every match must contain --------------------------------------------
+
+
+def _node(op, av, lead: str = "") -> tuple[set[str] | None, list[frozenset[str]]]:
+    """(the exact strings the node matches, if few and known; clauses every match satisfies).
+
+    `lead` is `_B` when the node starts right after a `\\b`."""
+    if op is C.LITERAL:
+        return {chr(av)}, []
+    if op is C.AT:
+        return ({_B} if av in _WORD_START_AT else {""}), []
+    if op in (C.ASSERT, C.ASSERT_NOT):
+        return {""}, []
+    if op is C.SUBPATTERN:
+        return _seq(av[-1], lead)
+    if op is C.IN:
+        if len(av) <= 8 and all(o is C.LITERAL for o, _ in av):
+            return {chr(v) for _, v in av}, []
+        return None, []
+    if op is C.BRANCH:
+        subs = [_seq(b, lead) for b in av[1]]
+        if all(e is not None for e, _ in subs):
+            union = set().union(*(e for e, _ in subs))  # type: ignore[misc]
+            if len(union) <= _CAP:
+                return union, []
+        picks: list[frozenset[str]] = []
+        for e, clauses in subs:
+            options = list(clauses) + ([frozenset(e)] if e is not None and not _has_empty(e) else [])
+            if not options:
+                return None, []
+            picks.append(_best(options))
+        merged = frozenset().union(*picks)
+        return None, ([merged] if len(merged) <= _CAP else [])
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+        lo, hi, item = av
+        e, clauses = _seq(item)
+        first = _seq(item, lead)[0]  # the first repetition starts where the node does
+        if e is not None and first is not None and hi <= 2:
+            out, power = set(), {""}
+            for k in range(hi + 1):
+                if k >= lo:
+                    out |= power
+                power = {a + b for a in power for b in (first if k == 0 else e)}
+            if len(out) <= _CAP:
+                return out, []
+        if lo >= 1:
+            return None, clauses + ([frozenset(e)] if e is not None and not _has_empty(e) else [])
+        return None, []
+    return None, []
+
+
+def _seq(items, lead: str = "") -> tuple[set[str] | None, list[frozenset[str]]]:
+    clauses: list[frozenset[str]] = []
+    run: set[str] = {lead}
+    exact = True
+    for op, av in items:
+        e, cl = _node(op, av, _B if all(r.endswith(_B) for r in run) else "")
+        clauses.extend(cl)
+        if e is not None and len(run) * len(e) <= _CAP:
+            run = {a + b for a in run for b in e}
+            continue
+        exact = False
+        clauses.append(frozenset(run))
+        run = set(e) if e is not None else {""}
+    clauses.append(frozenset(run))
+    return (run if exact else None), [c for c in clauses if c and not _has_empty(c)]
+
+
+def _has_empty(strings) -> bool:
+    return any(not s.replace(_B, "") for s in strings)
+
+
+def _clean(s: str) -> str:
+    return s.replace(_B, "")
+
+
+def _best(options: list[frozenset[str]]) -> frozenset[str]:
+    return max(options, key=lambda c: (min(len(_clean(s)) for s in c), -len(c)))
+
+
+def _probe(marked: str) -> str | None:
+    """The first 3-4 characters of a word the text must contain, if the literal shows a word start.
+
+    A word starts where a word character follows `\\b` or a non-word character of the literal.
+    """
+    best: str | None = None
+    longest = 2
+    for i in range(1, len(marked)):
+        if _is_word(marked[i]) and (marked[i - 1] == _B or not _is_word(marked[i - 1])):
+            j = i
+            while j < len(marked) and _is_word(marked[j]):
+                j += 1
+            if j - i > longest:  # the longest word: likely the rarest
+                best, longest = marked[i : min(j, i + 4)], j - i
+    return best
+
+
+def _is_word(ch: str) -> bool:
+    return ch != _B and (ch.isalnum() or ch == "_")
+
+
+def _implies(p: str | None, q: str | None) -> bool:
+    """Whether a word starting with `p` in the text means one starting with `q` (`q` a prefix of `p`)."""
+    return p is not None and q is not None and p.startswith(q)
+
+
+def word_starts(text: str) -> set[str]:
+    """The first 3 and 4 characters of every word of `text`: what `_probe` keys are looked up in."""
+    starts = {w[:4] for w in _WORD.findall(text)}
+    starts.update([w[:3] for w in starts])
+    return starts
+
+
+Gate = tuple[tuple[tuple[str, "str | None"], ...], ...]
+
+
+def gates(source: str, flags: int = re.MULTILINE) -> Gate:
+    """Clauses every match of `source` satisfies: a clause holds when one of its literals is in the text.
+
+    Each literal comes with its probe (see `_probe`), or None.
+    """
+    try:
+        _, clauses = _seq(P.parse(source, flags))
+    except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
+        return ()
+    good: dict[frozenset[str], tuple[tuple[str, str | None], ...]] = {}
+    for c in clauses:
+        probes: dict[str, str | None] = {}
+        for marked in c:
+            lit, probe = _clean(marked), _probe(marked)
+            if lit in probes and not (probes[lit] == probe or _implies(probe, probes[lit])):
+                probes[lit] = None  # one spelling may match without a word start
+            else:
+                probes.setdefault(lit, probe)
+        lits = [x for x in probes if not any(y != x and y in x for y in probes)]  # the shorter suffices
+        if len(lits) > 16 or min(map(len, lits)) < _MIN_LITERAL:
+            continue
+        # a literal that stands for longer ones keeps its probe only if they share it
+        entry = tuple(sorted(((x, probes[x] if all(x not in y or _implies(probes[y], probes[x]) for y in probes) else None)
+                              for x in lits),
+                             key=lambda e: (-len(e[0]), e[0])))
+        good.setdefault(frozenset(lits), entry)
+    ranked = sorted(good.values(), key=lambda c: (sum(p is None for _, p in c), len(c), -min(len(x) for x, _ in c), c))
+    return tuple(ranked[:3])
+
+
+def passes(clauses: Gate, text: str, starts: set[str] | None = None) -> bool:
+    """Whether `text` satisfies every clause; `starts` is `word_starts(text)` when the caller has it."""
+    for clause in clauses:
+        for lit, probe in clause:
+            if (starts is None or probe is None or probe in starts) and lit in text:
+                break
+        else:
+            return False
+    return True
+
+
+def scanner(source: str, flags: int = re.MULTILINE) -> re.Pattern[str]:
+    """`source` compiled for finditer with each top-level alternative's leading `\\b` moved behind its first
+    literal: the same matches in the same order, found without trying every position."""
+    if GLOBAL_FLAGS.search(source):
+        return re.compile(source, flags)
+    return re.compile("|".join(lead_rewrite(a) for a in split_top(source)), flags)
+
+
+def lead_group_rewrite(src: str) -> str:
+    """`\\b(?:sb|senate bill)x` -> `(?:s(?<=\\bs)b|s(?<=\\bs)enate bill)x`: the same matches, in the same order."""
+    if src.startswith("\\b(?:"):
+        j = _group_end(src, 2)
+        if j > 0 and not src[j + 1 : j + 2].startswith(_QUANTIFIER):
+            alts = split_top(src[5:j])
+            if all(a[:1].isascii() and a[:1].isalnum() and not a[1:2].startswith(_QUANTIFIER) for a in alts):
+                return "(?:" + "|".join(f"{a[0]}(?<=\\b{a[0]}){a[1:]}" for a in alts) + ")" + src[j + 1 :]
+    return lead_rewrite(src)
