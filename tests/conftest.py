@@ -26,7 +26,8 @@ def feed_server():
 
 def write_config(path: Path, sources: list[dict], settings: dict | None = None, **sections: object) -> Path:
     """A sources.yaml for tests. Fast timeouts and no politeness delays against localhost."""
-    base = {"fetch": {"timeout": "3s", "connect_timeout": "2s", "read_timeout": "2s", "host_spacing": "0s",
+    base = {"listen": "127.0.0.1:0",  # any free port: daemons under test never fight over 8080
+            "fetch": {"timeout": "3s", "connect_timeout": "2s", "read_timeout": "2s", "host_spacing": "0s",
                       "per_host": 16, "backoff_base": "1s"}}
     base.update(settings or {})
     doc = {"settings": base, "sources": sources, **sections}

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from watcher.config import Config
+from watcher.config import Config, SmtpSettings
 from watcher.deliver.enqueue import Enqueuer
+from watcher.deliver.mailer import Mailer
 from watcher.deliver.outbox import DeliverSummary, Outbox
 from watcher.deliver.policy import RetryPolicy
 from watcher.deliver.sender import WebhookChannel, WebhookSender
@@ -43,7 +44,7 @@ async def open_pipeline(
     when a poll added some (the daemon's outbox wakes on it)."""
     async with Database(state_dir) as db:
         async with Fetcher(config.settings.fetch, config.settings.user_agent, transport=transport) as fetcher:
-            desk = StoryDesk(config.sources, alerts=Enqueuer(config.webhooks, bell=bell))
+            desk = StoryDesk(config.sources, alerts=Enqueuer(config.webhooks, config.subscribers, bell=bell))
             yield Poller(config, db, fetcher, classify=classify, story_hook=desk, clock=clock)
 
 
@@ -73,19 +74,72 @@ async def open_outbox(
         yield Outbox(db, [channel], retry_policy(config), endpoints=endpoints, bell=bell, tick=tick)
 
 
+DEFAULT_SENDER = "Sanctuary Watch <alerts@localhost>"
+
+
+def templates_dir(config: Config) -> Path | None:
+    """The operator's template directory (relative to the config file), if there is one."""
+    t = config.settings.templates
+    return None if t is None else Path(config.path).parent / t
+
+
+@contextlib.asynccontextmanager
+async def open_mailer(
+    config: Config,
+    db: Database,
+    state_dir: Path | str,
+    *,
+    bell: asyncio.Event | None = None,
+    tick: float = 60.0,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIterator[Mailer]:
+    """The email side of the outbox: SMTP when configured, else .eml files in state/outbox/."""
+    from watcher.deliver.postman import EmlPostman, Postman, SmtpPostman
+    from watcher.deliver.render import Renderer
+
+    smtp = config.settings.smtp
+    postman: Callable[[], Postman]
+    if smtp is None:
+        folder = Path(state_dir) / "outbox"
+        postman = lambda: EmlPostman(folder)  # noqa: E731
+    else:
+        user = config.secrets.get(smtp.username_env) if smtp.username_env else None
+        password = config.secrets.get(smtp.password_env) if smtp.password_env else None
+        postman = lambda: SmtpPostman(smtp, user, password)  # noqa: E731
+    retry = smtp.retry if smtp is not None else SmtpSettings.model_fields["retry"].default
+    mailer = Mailer(
+        db, config.subscribers, postman, Renderer(templates_dir(config)),
+        sender=smtp.sender if smtp is not None else DEFAULT_SENDER,
+        public_url=config.settings.public_url,
+        default_zone=config.settings.timezone,
+        policy=RetryPolicy(schedule=retry, jitter=0.2),
+        bounce_limit=smtp.bounce_limit if smtp is not None else 3,
+        connections=smtp.connections if smtp is not None else 1,
+        bell=bell, tick=tick, clock=clock,
+    )
+    yield mailer
+
+
 async def deliver_once(config: Config, state_dir: Path | str, **kw: object) -> DeliverSummary:
     async with Database(state_dir) as db:
+        async with open_mailer(config, db, state_dir) as mailer:
+            await mailer.drain_due()
         async with open_outbox(config, db, **kw) as outbox:  # type: ignore[arg-type]
-            return await outbox.drain_due()
+            summary = await outbox.drain_due()
+        summary.sent["email"] = mailer.sent
+        summary.failed += mailer.failed
+        return summary
 
 
 class Daemon:
     """`watcher run`: one job per source at its interval, until told to stop."""
 
-    def __init__(self, config: Config, poller: Poller, *, outbox: Outbox | None = None, shutdown_timeout: float = 10.0):
+    def __init__(self, config: Config, poller: Poller, *, outbox: Outbox | None = None, mailer: Mailer | None = None,
+                 shutdown_timeout: float = 10.0):
         self.config = config
         self.poller = poller
         self.outbox = outbox
+        self.mailer = mailer
         self.shutdown_timeout = shutdown_timeout
         self._in_flight: set[asyncio.Task[object]] = set()
         self.stopping = asyncio.Event()
@@ -126,6 +180,9 @@ class Daemon:
         outbox = asyncio.create_task(self.outbox.run(self.stopping)) if self.outbox is not None else None
         if outbox is not None:
             outbox.add_done_callback(_report_outbox_end)
+        mail = asyncio.create_task(self.mailer.run(self.stopping)) if self.mailer is not None else None
+        if mail is not None:
+            mail.add_done_callback(_report_outbox_end)
         scheduler.start()
         log.info("started", extra={"sources": len(enabled)})
         try:
@@ -135,8 +192,9 @@ class Daemon:
             scheduler.shutdown(wait=False)
             deadline = asyncio.get_running_loop().time() + self.shutdown_timeout
             await self._drain(deadline)
-            if outbox is not None:
-                await self._stop_outbox(outbox, deadline)
+            for task in (outbox, mail):
+                if task is not None:
+                    await self._stop_outbox(task, deadline)
             log.info("stopped")
 
     async def _drain(self, deadline: float) -> None:
@@ -173,9 +231,22 @@ def _report_outbox_end(task: asyncio.Task[None]) -> None:
 
 
 async def run_daemon(config: Config, state_dir: Path | str, *, shutdown_timeout: float = 10.0) -> None:
-    bell = asyncio.Event()
-    async with open_pipeline(config, state_dir, bell=bell.set) as poller:
-        async with open_outbox(config, poller.db, bell=bell) as outbox:
-            daemon = Daemon(config, poller, outbox=outbox, shutdown_timeout=shutdown_timeout)
-            daemon.install_signal_handlers()
-            await daemon.run()
+    from watcher import web
+    from watcher.deliver.render import Renderer
+    from watcher.deliver.unsubscribe import UnsubscribeDesk
+
+    bell, mail_bell = asyncio.Event(), asyncio.Event()
+
+    def ring() -> None:  # a poll committed deliveries: wake the webhook workers and the mailer
+        bell.set()
+        mail_bell.set()
+
+    async with open_pipeline(config, state_dir, bell=ring) as poller:
+        async with open_outbox(config, poller.db, bell=bell) as outbox, \
+                open_mailer(config, poller.db, state_dir, bell=mail_bell) as mailer:
+            await mailer.prepare()
+            app = web.build_app(UnsubscribeDesk(poller.db, mailer.key), Renderer(templates_dir(config)))
+            async with web.serve(app, config.settings.listen):
+                daemon = Daemon(config, poller, outbox=outbox, mailer=mailer, shutdown_timeout=shutdown_timeout)
+                daemon.install_signal_handlers()
+                await daemon.run()

@@ -134,6 +134,16 @@ def cmd_webhooks(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise UsageError(str(e.args[0])) from None
 
 
+def cmd_digest(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from watcher import outbox_cli
+
+    config = _config(args, env)
+    try:
+        return outbox_cli.preview_digest(config, _state(args, env), args.email, args.html, sys.stdout)
+    except LookupError as e:
+        raise UsageError(str(e.args[0])) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="watcher",
@@ -174,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
                             description="make a delivery (or all failed and dead ones) due now")
     ap.add_argument("id", nargs="?", help="the delivery id")
     ap.add_argument("--all", action="store_true", help="every failed (backing off) and dead delivery")
+    sp = add("digest", cmd_digest, "show the digest a subscriber would get now")
+    actions = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ap = actions.add_parser("preview", help="render what EMAIL would get if it went out now (the text part)",
+                            description="render what EMAIL would get if it went out now (the text part)")
+    ap.add_argument("email", help="the subscriber's address, as in the config")
+    ap.add_argument("--html", action="store_true", help="print the HTML part instead")
     sp = add("webhooks", cmd_webhooks, "test a webhook endpoint, or enable one that was disabled")
     actions = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
     ap = actions.add_parser("test", help="send a signed test event now and print the answer",

@@ -78,10 +78,21 @@ class SmtpSettings(_Model):
     username_env: str | None = None
     password_env: str | None = None
     sender: str = "Sanctuary Watch <alerts@localhost>"
-    rate: float = Field(default=50.0, gt=0)  # messages per second at most
+    rate: float = Field(default=50.0, gt=0)  # messages per second at most, over all connections
+    connections: int = Field(default=1, ge=1, le=16)  # sent over this many connections at once
     timeout: float = 30.0
+    # waits after each temporarily failed attempt (4xx, no connection); then the digest is dead. ~20 h in all.
+    retry: tuple[float, ...] = (60.0, 300.0, 1800.0, 7200.0, 21600.0, 43200.0)
+    bounce_limit: int = Field(default=3, ge=1)  # refusals (5xx) in a row before a subscriber is bouncing
 
     _durations = field_validator("timeout", mode="before")(_duration)
+
+    @field_validator("retry", mode="before")
+    @classmethod
+    def _retry(cls, v: Any) -> tuple[float, ...]:
+        if not isinstance(v, (list, tuple)):
+            raise ValueError("retry must be a list of durations, like [1m, 5m, 30m, 2h]")
+        return tuple(parse_duration(x) for x in v)
 
 
 class WebhookSettings(_Model):
@@ -109,6 +120,7 @@ class Settings(_Model):
     max_age: float = 14 * 86400.0  # items first seen but published earlier are stored, not alerted
     fetch: FetchSettings = FetchSettings()
     smtp: SmtpSettings | None = None
+    templates: str | None = None  # a directory whose templates take precedence over the packaged ones
     webhooks: WebhookSettings = WebhookSettings()
 
     _zone = field_validator("timezone")(_zone)
@@ -258,6 +270,20 @@ def _check_env(name: str | None, env: Mapping[str, str], file: str, line: int, w
     secrets[name] = value
 
 
+def _check_places(f: Filter, loc: Loc, file: str, lines: Mapping[Loc, int]) -> None:
+    """Every place a filter names must be one the gazetteer knows (it is matched by FIPS code)."""
+    from watcher.deliver.places import known_name, resolve, state_code
+
+    for k, text in enumerate(f.jurisdictions):
+        text = text.strip()
+        bare = not text.isdigit() and "," not in text and state_code(text) is None
+        if (known_name(text) if bare else resolve(text) is not None):
+            continue
+        line = _line_of((*loc, "filter", "jurisdictions", k), lines)
+        hint = "a FIPS code the gazetteer knows" if text.isdigit() else "a place like 'Chicago, IL', 'Cook County, IL' or 'Illinois'"
+        raise ConfigError(file, line, f"jurisdictions: unknown place {text!r} (expected {hint})")
+
+
 def parse_config(text: str, file: str, env: Mapping[str, str]) -> Config:
     data, lines = _compose(text, file)
     try:
@@ -316,6 +342,15 @@ def parse_config(text: str, file: str, env: Mapping[str, str]) -> Config:
         if sub.email.lower() in seen_emails:
             raise ConfigError(file, _line_of(("subscribers", i, "email"), lines), f"duplicate subscriber {sub.email!r}")
         seen_emails.add(sub.email.lower())
+        _check_places(sub.filter, ("subscribers", i), file, lines)
+    for i, hook in enumerate(doc.webhooks):
+        _check_places(hook.filter, ("webhooks", i), file, lines)
+
+    if doc.settings.templates is not None:
+        folder = (Path(file).parent / doc.settings.templates) if file else Path(doc.settings.templates)
+        if not folder.is_dir():
+            line = _line_of(("settings", "templates", "<value>"), lines)
+            raise ConfigError(file, line, f"templates: no such directory {str(folder)!r}")
 
     return Config(
         path=file,

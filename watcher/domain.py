@@ -258,3 +258,39 @@ class Endpoint:
     last_success_at: float | None = None
     consecutive_failures: int = 0
     failing_since: float | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """The live state of one subscriber (its config is `config.Subscriber`), keyed by lower-cased address."""
+
+    email: str
+    created_at: float
+    unsubscribed_at: float | None = None
+    bouncing: bool = False
+    bounces: int = 0  # permanent refusals in a row
+    last_digest_at: float | None = None
+    last_sent_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.unsubscribed_at is None and not self.bouncing
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One email to one subscriber, covering the deliveries claimed into it.
+
+    Built and committed before it is sent; its `id` fixes the Message-ID, so a
+    re-send after a crash is the same message.
+    """
+
+    id: str
+    subscriber: str
+    created_at: float
+    status: DeliveryStatus
+    attempts: int = 0
+    next_attempt_at: float | None = None
+    last_error: str | None = None
+    last_status: int | None = None
+    sent_at: float | None = None

@@ -1,4 +1,4 @@
-"""The operator's commands on the outbox: `deliveries list|retry`, `webhooks test|enable`."""
+"""The operator's commands on the outbox: `deliveries list|retry`, `webhooks test|enable`, `digest preview`."""
 
 from __future__ import annotations
 
@@ -46,11 +46,15 @@ def list_deliveries(state: Path, status: str | None, limit: int, out: TextIO) ->
 
 def retry(state: Path, delivery_id: str | None, out: TextIO) -> int:
     """Make one delivery (or every failed and dead one) due now; the outbox sends it next."""
+    from watcher.store import mail
+
     with Database(state) as db:
         if delivery_id is not None and db.run_sync(sql.get_delivery, delivery_id) is None:
             raise LookupError(f"no delivery {delivery_id!r}")
-        n = _write(db, sql.make_due, delivery_id, time.time())
-    print(f"{n} deliveries due now", file=out)
+        now = time.time()
+        n = _write(db, sql.make_due, delivery_id, now)
+        digests = _write(db, mail.make_due, delivery_id, now)
+    print(f"{n} deliveries due now" + (f", and {digests} digests" if digests else ""), file=out)
     return 0
 
 
@@ -113,3 +117,24 @@ def test_webhook(config: Config, name: str, out: TextIO) -> int:
     if not attempt.ok:
         print(f"failed: {attempt.error}", file=out)
     return 0 if attempt.ok else 1
+
+
+def preview_digest(config: Config, state: Path, email: str, html: bool, out: TextIO) -> int:
+    """Print what a subscriber would get if everything waiting for them went out now."""
+    from watcher.app import open_mailer
+
+    async def render():
+        async with Database(state) as db:
+            async with open_mailer(config, db, state) as mailer:
+                await mailer.prepare()
+                return await mailer.preview(email)
+
+    msg = asyncio.run(render())
+    if msg is None:
+        print(f"nothing waiting for {email.strip().lower()}: no digest would be sent now", file=out)
+        return 0
+    from watcher.deliver.message import body
+
+    print(f"Subject: {msg['Subject']}", file=out)
+    print(body(msg, "html" if html else "plain"), file=out)
+    return 0

@@ -10,7 +10,10 @@ relevant items). The parts:
   regard to case, punctuation or "Saint"/"St."), `"Illinois"` or `"IL"` (a state
   takes every jurisdiction in it: the state, its counties, its cities), or a
   Census FIPS code (`"17031"`; a 2-digit state code takes the whole state).
-  A name without a state matches that name in any state.
+  Places are resolved to FIPS codes through the gazetteer (`places.py`) and
+  matched by code, so "Cook County, IL" takes a story that names Cook County
+  however it was spelled; config load refuses a place the gazetteer does not
+  know. A name without a state matches that name in any state.
 - `keywords`: one of them appears, as whole words and in any case, in the story's
   title, its reasons, or the title or summary of one of its items.
 - `min_score`: the story's score is at least this.
@@ -23,34 +26,23 @@ import re
 from dataclasses import dataclass
 
 from watcher.config import Filter
+from watcher.deliver.places import place_key, resolve, state_code
 from watcher.domain import Jurisdiction, Story
 
-
-def place_key(name: str) -> str:
-    """'Saint Paul', 'St. Paul' and 'ST PAUL' agree; 'City of Chicago' is 'Chicago'."""
-    k = re.sub(r"[^A-Z0-9]+", " ", name.upper()).strip()
-    k = re.sub(r"^(CITY|TOWN|VILLAGE) OF ", "", k)
-    k = re.sub(r"\bSAINTE\b", "STE", k)
-    return re.sub(r"\bSAINT\b", "ST", k)
-
-
-def _state_abbr(text: str) -> str | None:
-    import us  # the US states table; a dependency of the classifier already
-
-    state = us.states.lookup(text.strip())
-    return state.abbr if state is not None else None
+__all__ = ["PlaceSpec", "explain", "matches", "parse_place", "place_key"]
 
 
 @dataclass(frozen=True)
 class PlaceSpec:
-    """One entry of a filter's `jurisdictions`, parsed."""
+    """One entry of a filter's `jurisdictions`, parsed: a FIPS code when the gazetteer knows the
+    place (config load refuses places it does not), else a name and state compared as text."""
 
     name_key: str | None  # None: the whole state
     state: str | None  # None: any state
     fips: str | None = None
 
     def matches(self, j: Jurisdiction) -> bool:
-        if self.fips is not None:
+        if self.fips is not None and j.fips:
             return j.fips == self.fips or (len(self.fips) == 2 and j.fips.startswith(self.fips))
         if self.state is not None and j.state.upper() != self.state:
             return False
@@ -60,16 +52,17 @@ class PlaceSpec:
 @functools.lru_cache(maxsize=4096)
 def parse_place(text: str) -> PlaceSpec:
     text = text.strip()
+    fips = resolve(text)
     if text.isdigit():
         return PlaceSpec(None, None, text)
     if "," in text:
         name, _, state = text.rpartition(",")
-        abbr = _state_abbr(state)
+        abbr = state_code(state)
         if abbr is not None:
-            return PlaceSpec(place_key(name), abbr)
-    abbr = _state_abbr(text)
+            return PlaceSpec(place_key(name), abbr, fips)
+    abbr = state_code(text)
     if abbr is not None:
-        return PlaceSpec(None, abbr)
+        return PlaceSpec(None, abbr, fips)
     return PlaceSpec(place_key(text), None)
 
 
@@ -96,3 +89,22 @@ def matches(f: Filter, story: Story) -> bool:
         if not any(_keyword(k).search(t) for k in f.keywords if k.strip() for t in texts):
             return False
     return True
+
+
+def explain(f: Filter, story: Story) -> list[str]:
+    """Which parts of a filter a story met, for a person: "why this matched". Empty for an empty filter."""
+    why: list[str] = []
+    if f.kinds:
+        why.append(f"kind is {story.kind}")
+    if f.jurisdictions:
+        hits = [t for t in f.jurisdictions if any(parse_place(t).matches(j) for j in story.jurisdictions)]
+        if hits:
+            why.append("names " + ", ".join(hits))
+    if f.keywords:
+        texts = _texts(story)
+        words = [k for k in f.keywords if k.strip() and any(_keyword(k).search(t) for t in texts)]
+        if words:
+            why.append("mentions " + ", ".join(f'"{w}"' for w in words))
+    if f.min_score:
+        why.append(f"score {story.score:.2f} ≥ {f.min_score:.2f}")
+    return why

@@ -145,6 +145,45 @@ MIGRATIONS: list[Migration] = [
             """
         ),
     ),
+    (
+        "0004_email",
+        _script(
+            """
+            CREATE TABLE subscribers (
+                email TEXT PRIMARY KEY,
+                created_at REAL NOT NULL,
+                unsubscribed_at REAL,
+                bouncing INTEGER NOT NULL DEFAULT 0,
+                bounces INTEGER NOT NULL DEFAULT 0,
+                last_digest_at REAL,
+                last_sent_at REAL
+            );
+            CREATE TABLE digests (
+                id TEXT PRIMARY KEY,
+                subscriber TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL,
+                last_error TEXT,
+                last_status INTEGER,
+                sent_at REAL
+            );
+            CREATE INDEX digests_queue ON digests (next_attempt_at) WHERE status IN ('pending', 'failed');
+            CREATE INDEX digests_by_subscriber ON digests (subscriber, created_at);
+            ALTER TABLE deliveries ADD COLUMN digest_id TEXT REFERENCES digests (id);
+            CREATE INDEX deliveries_by_digest ON deliveries (digest_id);
+            CREATE INDEX deliveries_unclaimed ON deliveries (target, created_at)
+                WHERE channel = 'email' AND status = 'pending' AND digest_id IS NULL;
+            CREATE INDEX deliveries_mailed ON deliveries (target, story_id) WHERE channel = 'email' AND status = 'sent';
+            CREATE TABLE server_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                created_at REAL NOT NULL
+            )
+            """
+        ),
+    ),
 ]
 
 

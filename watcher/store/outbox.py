@@ -138,14 +138,18 @@ def counts(conn: sqlite3.Connection, channel: str | None = None) -> dict[str, in
 
 
 def make_due(conn: sqlite3.Connection, delivery_id: str | None, now: float) -> int:
-    """Failed (backing off) and dead deliveries, one or all, become pending and due now."""
+    """Failed (backing off) and dead deliveries, one or all, become pending and due now.
+    Email deliveries already in a digest follow their digest (`store.mail.make_due`)."""
     if delivery_id is None:
         cur = conn.execute(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE status IN ('failed', 'dead')", (now,)
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE status IN ('failed', 'dead')"
+            " AND digest_id IS NULL",
+            (now,),
         )
     else:
         cur = conn.execute(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status != 'sent'",
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status != 'sent'"
+            " AND digest_id IS NULL",
             (now, delivery_id),
         )
     return cur.rowcount

@@ -1,0 +1,273 @@
+"""The email side of the outbox: digests built when subscribers are due, then sent.
+
+A round has two steps, each committed before the next:
+1. **Claim.** For every configured, active subscriber with deliveries waiting
+   and no unsent digest, the schedule gives a cutoff (`schedule.last_due`);
+   the deliveries made up to it are claimed into a new digest, in one
+   transaction. Nothing waiting, or nothing before the cutoff: no digest.
+2. **Send.** Each due digest (new, or failed and due again) is rendered from
+   its stories as they stand, handed to the postman, and its outcome written:
+   sent, failed with a wait (temporary), or dead (refused for good; a refused
+   recipient is a bounce, and `bounce_limit` bounces in a row make the
+   subscriber `bouncing`). One connection serves the batch.
+
+A crash after (1) leaves a pending digest that is sent after restart with the
+same id, hence the same Message-ID. A crash after the server took the message
+but before its outcome was written sends it again: the one at-least-once gap.
+
+The daemon runs `Mailer.run`: a round when a poll commits deliveries (the same
+bell that wakes the webhook workers), when the next subscriber's schedule or
+the next retry comes due, and at least every `tick` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from email.message import Message
+
+from watcher.config import Subscriber
+from watcher.deliver import digest as digests
+from watcher.deliver import message, tokens
+from watcher.deliver.policy import RetryPolicy, wait_before
+from watcher.deliver.postman import MailAttempt, Postman
+from watcher.deliver.render import Renderer
+from watcher.deliver.schedule import last_due, next_due, utc, zone
+from watcher.domain import DeliveryStatus, Digest, Story
+from watcher.store import mail as sql
+from watcher.store.db import Database
+from watcher.store.outbox import load_story
+
+log = logging.getLogger("watcher.mail")
+
+BATCH = 200  # digests read at a time
+
+
+def new_digest_id() -> str:
+    return "dg_" + secrets.token_hex(12)
+
+
+class Mailer:
+    def __init__(
+        self,
+        db: Database,
+        subscribers: Sequence[Subscriber],
+        postman: Callable[[], Postman],
+        renderer: Renderer,
+        *,
+        sender: str,
+        public_url: str,
+        default_zone: str,
+        policy: RetryPolicy,
+        bounce_limit: int = 3,
+        connections: int = 1,
+        bell: asyncio.Event | None = None,
+        tick: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+        ids: Callable[[], str] = new_digest_id,
+        make_key: Callable[[], bytes] = lambda: secrets.token_bytes(32),
+    ):
+        self.db = db
+        self.subscribers: Mapping[str, Subscriber] = {s.email.lower(): s for s in subscribers}
+        self.postman = postman  # makes one postman (one SMTP connection) per sending worker
+        self.connections = connections
+        self.renderer = renderer
+        self.sender = sender
+        self.public_url = public_url
+        self.default_zone = default_zone
+        self.policy = policy
+        self.bounce_limit = bounce_limit
+        self.bell = bell or asyncio.Event()
+        self.tick = tick
+        self.clock, self.rng, self.ids, self.make_key = clock, rng, ids, make_key
+        self.sent = 0  # digests sent by this mailer
+        self.failed = 0  # attempts that failed
+        self._key: bytes | None = None
+
+    async def prepare(self) -> None:
+        now = self.clock()
+        await self.db.write(sql.sync_subscribers, list(self.subscribers), now)
+        self._key = await self.db.write(sql.server_secret, "unsubscribe", self.make_key, now)
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            raise RuntimeError("Mailer.prepare() first")
+        return self._key
+
+    def _zone(self, sub: Subscriber):
+        return zone(sub.timezone or self.default_zone)
+
+    # --- claim ---------------------------------------------------------------
+
+    async def claim_due(self) -> tuple[list[str], float | None]:
+        """Build the digests that are due now. Returns them, and when the next one falls due."""
+        now = self.clock()
+        waiting = await self.db.run(sql.pending_targets)
+        inactive = await self.db.run(sql.inactive)
+        busy = await self.db.run(sql.unsent_subscribers)
+        due: list[tuple[str, str, float]] = []
+        wake: float | None = None
+        for email, oldest in waiting.items():
+            sub = self.subscribers.get(email)
+            if sub is None or email in inactive or email in busy:
+                continue
+            tz = self._zone(sub)
+            cutoff = last_due(sub.schedule, tz, utc(now)).timestamp()
+            if oldest <= cutoff:
+                due.append((email, self.ids(), cutoff))
+            else:
+                at = next_due(sub.schedule, tz, utc(now))
+                if at is not None:
+                    wake = at.timestamp() if wake is None else min(wake, at.timestamp())
+        made = await self.db.write(sql.claim, due, now) if due else []
+        if made:
+            log.info("digests built", extra={"digests": len(made)})
+        return made, wake
+
+    # --- compose -------------------------------------------------------------
+
+    def compose(self, conn_stories: Sequence[tuple[Story, bool]], sub: Subscriber, digest_id: str,
+                made: float) -> Message:
+        """The message of one digest: pure, given its stories (each with whether it is an update)."""
+        tz = self._zone(sub)
+        view = digests.build(conn_stories, sub.filter, utc(made).astimezone(tz))
+        token = tokens.make(self.key, sub.email)
+        url = message.unsubscribe_url(self.public_url, token)
+        text, html = self.renderer.digest(view, url)
+        env = message.Envelope(
+            sender=self.sender, to=sub.email, subject=view.subject, digest_id=digest_id, made=utc(made),
+            unsubscribe_url=url, unsubscribe_mailto=message.unsubscribe_mailto(self.sender, token),
+        )
+        return message.build(env, text, html, self.public_url)
+
+    async def stories_of(self, email: str, story_ids: Sequence[str], cache: dict[str, Story]) -> list[tuple[Story, bool]]:
+        mailed = await self.db.run(sql.mailed, email, story_ids)
+        out = []
+        for sid in story_ids:
+            if sid not in cache:
+                cache[sid] = await self.db.run(load_story, sid)
+            out.append((cache[sid], sid in mailed))
+        return out
+
+    async def preview(self, email: str) -> Message | None:
+        """What this subscriber would get if everything waiting for them went out now (None: nothing)."""
+        email = email.strip().lower()
+        sub = self.subscribers.get(email)
+        if sub is None:
+            raise LookupError(f"no subscriber {email!r} in the config")
+        story_ids = await self.db.run(sql.unclaimed_stories, email)
+        if not story_ids:
+            return None
+        return self.compose(await self.stories_of(email, story_ids, {}), sub, "preview", self.clock())
+
+    # --- send ----------------------------------------------------------------
+
+    async def send_due(self, stopping: asyncio.Event | None = None) -> float | None:
+        """Send every digest due now, over `connections` connections, each reused for its share.
+        Returns when the next retry is due (None: none waiting)."""
+        cache: dict[str, Story] = {}
+        postmen = [self.postman() for _ in range(self.connections)]
+        try:
+            while not (stopping is not None and stopping.is_set()):
+                batch = await self.db.run(sql.due_digests, self.clock(), BATCH)
+                if not batch:
+                    break
+                todo = iter(batch)  # shared by the workers: each takes the next digest when it is free
+                await asyncio.gather(*(self._worker(p, todo, cache, stopping) for p in postmen))
+        finally:
+            for p in postmen:
+                await p.aclose()
+        return await self.db.run(sql.next_digest_at)
+
+    async def _worker(self, postman: Postman, todo: Iterator[Digest], cache: dict[str, Story],
+                      stopping: asyncio.Event | None) -> None:
+        for d in todo:
+            if stopping is not None and stopping.is_set():
+                return
+            await self._send_one(postman, d, cache)
+
+    async def _send_one(self, postman: Postman, d: Digest, cache: dict[str, Story]) -> None:
+        sub = self.subscribers.get(d.subscriber)
+        state = await self.db.run(sql.get_subscription, d.subscriber)
+        if sub is None or (state is not None and state.unsubscribed_at is not None):
+            reason = "unsubscribed" if sub is not None else "no longer a subscriber in the config"
+            await self.db.write(sql.drop, d, reason, self.clock())
+            return
+        try:
+            stories = await self.stories_of(d.subscriber, await self.db.run(sql.contents, d.id), cache)
+            msg = self.compose(stories, sub, d.id, d.created_at)
+        except Exception as e:
+            log.exception("digest could not be built", extra={"digest": d.id})
+            attempt = MailAttempt(False, error=f"could not build the message: {type(e).__name__}: {e}")
+        else:
+            attempt = await postman.send(d.id, msg, message.sender_address(self.sender), sub.email)
+        await self._record(d, attempt)
+
+    async def _record(self, d: Digest, attempt: MailAttempt) -> None:
+        now = self.clock()
+        next_at: float | None = None
+        if attempt.ok:
+            status = DeliveryStatus.SENT
+        elif attempt.permanent:
+            status = DeliveryStatus.DEAD
+        else:
+            wait = wait_before(d.attempts + 1, self.policy, self.rng())
+            status = DeliveryStatus.DEAD if wait is None else DeliveryStatus.FAILED
+            next_at = None if wait is None else now + wait
+        state = await self.db.write(sql.record, d, status, next_at, attempt.error, attempt.code, attempt.bounced,
+                                    self.bounce_limit, now)
+        extra = {"digest": d.id, "to": d.subscriber, "error": attempt.error}
+        if status is DeliveryStatus.SENT:
+            self.sent += 1
+            log.debug("digest sent", extra={"digest": d.id, "to": d.subscriber})
+            return
+        self.failed += 1
+        if status is DeliveryStatus.FAILED:
+            log.warning("digest not sent; will retry", extra={**extra, "next_in": round((next_at or now) - now, 1)})
+        else:
+            log.error("digest dead: refused for good or retries exhausted", extra=extra)
+        if attempt.bounced and state is not None and state.bouncing:
+            log.error("subscriber bouncing: sent nothing more until a digest of theirs gets through",
+                      extra={"to": d.subscriber, "bounces": state.bounces})
+
+    # --- rounds --------------------------------------------------------------
+
+    async def round(self, stopping: asyncio.Event | None = None) -> float | None:
+        """Claim what is due, send what is due; returns when to look again (epoch seconds, or None)."""
+        _, wake = await self.claim_due()
+        retry_at = await self.send_due(stopping)
+        times = [t for t in (wake, retry_at) if t is not None]
+        return min(times) if times else None
+
+    async def drain_due(self) -> None:
+        await self.prepare()
+        await self.round()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        await self.prepare()
+        log.info("mailer started", extra={"subscribers": len(self.subscribers)})
+        while not stopping.is_set():
+            self.bell.clear()
+            try:
+                at = await self.round(stopping)
+            except Exception:
+                log.exception("mail round failed")
+                at = None
+            timeout = self.tick if at is None else min(max(at - self.clock(), 0.05), self.tick)
+            ring = asyncio.ensure_future(self.bell.wait())
+            stop = asyncio.ensure_future(stopping.wait())
+            try:
+                await asyncio.wait({ring, stop}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for f in (ring, stop):
+                    f.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.gather(ring, stop, return_exceptions=True)
+        log.info("mailer stopped")
