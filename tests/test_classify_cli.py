@@ -92,7 +92,7 @@ def test_reclassify_revisits_stored_items(feed_server, tmp_path):
     relevant = conn.execute("SELECT COUNT(*) FROM items WHERE relevant = 1").fetchone()[0]
     conn.execute("UPDATE items SET relevant = 0, kind = NULL, verdict = '{}'")
     conn.commit()
-    r = run_cli("--state", str(tmp_path / "st"), "reclassify")
+    r = run_cli("--config", str(cfg), "--state", str(tmp_path / "st"), "reclassify")
     assert r.returncode == 0, r.stderr
     counts = json.loads(r.stdout.splitlines()[-1])
     assert counts == {"items": 10, "changed": 10, "relevant": relevant} and relevant >= 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,6 +16,11 @@ def _text_fields(rec: dict[str, Any]) -> tuple[str, str, str]:
         html_to_text(str(rec.get("summary") or "")),
         html_to_text(str(rec.get("body") or "")),
     )
+
+
+def _source(rec: dict[str, Any]) -> str:
+    """The record's publisher type ("doj", "court", ...; "" when absent): evidence for the kind."""
+    return str(rec.get("source") or "")
 
 
 def read_records(stream: TextIO, name: str, errors: TextIO) -> list[tuple[int, dict[str, Any] | None, str | None]]:
@@ -46,7 +52,7 @@ def classify_lines(stream: TextIO, out: TextIO, errors: TextIO, *, stories: bool
     name = getattr(stream, "name", "<stdin>")
     rows = read_records(stream, name, errors)
     good = [rec for _, rec, _ in rows if rec is not None]
-    verdicts = [classify(*_text_fields(rec)) for rec in good]
+    verdicts = [classify(*_text_fields(rec), source=_source(rec)) for rec in good]
     story_ids: list[str | None] = [None] * len(good)
     if stories:
         from watcher.stories import cluster_records
@@ -86,13 +92,17 @@ def evaluate_file(path: str, out: TextIO) -> int:
     from watcher.stories import cluster_records
     from watcher.story_eval import story_report
 
-    predicted = cluster_records(records, verdicts=[classify(*_text_fields(r)) for r in records])
+    predicted = cluster_records(records, verdicts=[classify(*_text_fields(r), source=_source(r)) for r in records])
     out.write("\n" + story_report(records, predicted) + "\n")
     return 0
 
 
-def reclassify(state_dir: Path) -> dict[str, int]:
-    """Re-run the classifier over every stored item (after the rules changed)."""
+def reclassify(state_dir: Path, publishers: Mapping[str, str]) -> dict[str, int]:
+    """Re-run the classifier over every stored item (after the rules changed).
+
+    `publishers` maps source names to publisher types, as the poller passes them.
+    Stories already formed are left as they are; the verdicts of their items change.
+    """
     from watcher.classify import classify
     from watcher.store import polls as sql
     from watcher.store.db import Database
@@ -103,8 +113,8 @@ def reclassify(state_dir: Path) -> dict[str, int]:
         while batch := db.run_sync(sql.items_page, after, 2000):
             after = batch[-1][0]
             updates = []
-            for item_id, title, summary, body, old in batch:
-                v = classify(title, summary, body)
+            for item_id, source, title, summary, body, old in batch:
+                v = classify(title, summary, body, source=publishers.get(source, ""))
                 counts["items"] += 1
                 counts["relevant"] += v.relevant
                 new = json.dumps(v.as_dict(), separators=(",", ":"))

@@ -94,7 +94,10 @@ def cmd_eval(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def cmd_reclassify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from watcher.classify_cli import reclassify
 
-    counts = reclassify(_state(args, env))
+    from watcher.story_desk import publisher_of
+
+    publishers = {s.name: publisher_of(s) for s in _config(args, env).sources}
+    counts = reclassify(_state(args, env), publishers)
     print(json.dumps(counts))
     return 0
 

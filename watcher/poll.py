@@ -9,6 +9,7 @@ backed off; the others carry on.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import random
 import sqlite3
@@ -24,11 +25,14 @@ from watcher.fetch import Fetcher
 from watcher.sources.base import ParseError, SourceKind, SourceOptions, kind_class
 from watcher.store import polls as sql
 from watcher.store.db import Database
+from watcher.story_desk import publisher_of
 from watcher.text import digest
 
 log = logging.getLogger("watcher.poll")
 
-Classifier = Callable[[str, str, str], Verdict]
+# `watcher.classify.classify`: called as (title, summary, body) and, when it takes one, with the
+# keyword `source=` (the publisher type of the item's source: "doj", "court", ...).
+Classifier = Callable[..., Verdict]
 # Called inside the poll's transaction with what it stored: returns (stories created, stories updated).
 StoryHook = Callable[[sqlite3.Connection, list[sql.StoredChange], float], tuple[int, int]]
 
@@ -57,6 +61,15 @@ def backoff_delay(failures: int, base: float, cap: float, jitter: float, retry_a
     return max(delay, retry_after or 0.0)
 
 
+def _takes_source(fn: Callable[..., Verdict]) -> bool:
+    """Whether a classifier takes the `source` keyword (a plain (title, summary, body) one still works)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is p.VAR_KEYWORD or (p.name == "source" and p.kind is not p.POSITIONAL_ONLY) for p in params)
+
+
 def _default_classifier() -> Classifier:
     from watcher.classify import classify
 
@@ -80,6 +93,9 @@ class Poller:
         self.db = db
         self.fetcher = fetcher
         self.classify = classify or _default_classifier()
+        self._classify_takes_source = _takes_source(self.classify)
+        # the publisher type of each source, evidence for the classifier's kind decision
+        self._publishers: dict[str, str] = {s.name: publisher_of(s) for s in config.sources}
         self.story_hook = story_hook
         self.clock = clock
         self.rng = rng
@@ -89,6 +105,11 @@ class Poller:
         self._locks: dict[str, asyncio.Lock] = {s.name: asyncio.Lock() for s in config.sources}
         self._states: dict[str, SourceState] = {}  # the store's source rows, kept current by each commit
         self._loaded = asyncio.Lock()
+
+    def _judge(self, source_name: str, item: Item) -> Verdict:
+        if self._classify_takes_source:
+            return self.classify(item.title, item.summary, item.body, source=self._publishers.get(source_name, ""))
+        return self.classify(item.title, item.summary, item.body)
 
     async def states(self) -> dict[str, SourceState]:
         """Every configured source's state; loaded (and created or reset) once, in one transaction."""
@@ -164,7 +185,7 @@ class Poller:
             now=datetime.fromtimestamp(now, tz=timezone.utc),
             max_age=self.config.settings.max_age,
         )
-        judged = [(c, self.classify(c.item.title, c.item.summary, c.item.body)) for c in changes]
+        judged = [(c, self._judge(source.name, c.item)) for c in changes]
         try:
             stories, self._states[source.name] = await self.db.write(
                 self._commit, source.name, result, judged, added, removed, now

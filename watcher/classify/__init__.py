@@ -1,7 +1,12 @@
 """Classifying feed items: is it about US sanctuary jurisdictions, what kind of action, whom it targets, and why.
 
     from watcher.classify import classify
-    verdict = classify(title, summary, body)
+    verdict = classify(title, summary, body, source="court")
+
+`source` is the publisher type when known ("doj", "ice", "dhs", "court", "whitehouse",
+"federal_register", "state", "news"; "" when unknown): evidence for the kind only where the
+labeling rules make the publisher decisive (a court publisher's documents are rulings unless
+they are filed complaints; an order the White House or the Federal Register publishes is policy).
 
 Pure: the lexicon (`data/lexicon.yaml`), the place rules (`data/places.yaml`) and
 the gazetteer (`data/gazetteer.csv`) are read once, on first use.
@@ -19,8 +24,8 @@ __all__ = ["classify"]
 _NOT_RELEVANT = Verdict(relevant=False, kind=None, score=0.0, reasons=("no sanctuary-jurisdiction signal",))
 
 
-def classify(title: str, summary: str = "", body: str = "") -> Verdict:
-    """The verdict on one item. Inputs are plain text; body may be long."""
+def classify(title: str, summary: str = "", body: str = "", *, source: str = "") -> Verdict:
+    """The verdict on one item. Inputs are plain text; body may be long. `source`: the publisher type."""
     lex = lexicon()
     head = f"{title}\n{summary}" if summary else title
     lowered = head.lower()
@@ -35,7 +40,7 @@ def classify(title: str, summary: str = "", body: str = "") -> Verdict:
     if not relevant:
         return Verdict(False, None, rel.score, (), rel.reasons[:4])
     ascii_head = head.isascii()
-    kind, _ = kinds.decide(title, summary, body, starts if ascii_head else None)
+    kind, _ = kinds.decide(title, summary, body, starts if ascii_head else None, source)
     places = jurisdictions.extract(text, (lowered, starts) if text is head and ascii_head else None)
     ev_lowered = lowered if ev_text is head else None
     refs = evidence.legal_refs(ev_text, ev_lowered)

@@ -1,6 +1,6 @@
 """Measuring the classifier against labeled items (the corpus format of shared/corpus/README.md).
 
-    report = evaluate(load_jsonl("dev.jsonl"))
+    report = evaluate(load_jsonl("dev.jsonl"))  # each record's "source" is passed to the classifier
     print(format_report(report))
 
 Relevance precision/recall/F1, kind accuracy on gold-relevant items, and
@@ -100,7 +100,7 @@ def _score(s: Scores, gold: dict[str, Any], v: Verdict) -> list[str]:
 def evaluate(records: Iterable[dict[str, Any]], classify_fn: ClassifyFn = classify) -> Report:
     report = Report(Scores(), Scores(), Scores(), [])
     for r in records:
-        v = classify_fn(r.get("title", ""), r.get("summary", "") or "", r.get("body", "") or "")
+        v = classify_fn(r.get("title", ""), r.get("summary", "") or "", r.get("body", "") or "", source=r.get("source", "") or "")
         gold = r["gold"]
         problems = _score(report.overall, gold, v)
         _score(report.borderline if gold.get("borderline") else report.clear, gold, v)

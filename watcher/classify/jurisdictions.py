@@ -28,6 +28,8 @@ from watcher.domain import Jurisdiction
 _TOKEN = re.compile(r"(?:St|Ft|Mt)\.|[A-Z][A-Za-z-]*(?:['’](?!s\b)[A-Za-z]+)?")
 _JOINERS = {" ", " of ", " de ", " la ", " del "}
 _MAX_SPAN = 5
+# after an upper-case place name: a dateline ("BOSTON —", "ST. PAUL, Minn. —", "CHICAGO (AP) —")
+_DATELINE = re.compile(r"(?:,\s*[A-Z][A-Za-z.]*(?:\s[A-Z][A-Za-z.]*)?)?(?:\s*\([A-Za-z]+\))?\s*(?:[—–]|--?\s)")
 
 
 @dataclass
@@ -248,6 +250,8 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
             m.incidental = True
         if m.kind in ("state", "new_york") and pats["state_adjective"].match(after):
             m.incidental = True
+        if m.text.isupper() and len(m.text) > 3 and _DATELINE.match(after):
+            m.incidental = True  # a dateline ("BOSTON —", "ST. PAUL, Minn. —") locates the release
         if m.kind != "city":
             continue
         word = m.text.lower() in ambiguous

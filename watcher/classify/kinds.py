@@ -4,6 +4,13 @@ Cues found in the title weigh most, then the lead sentence, then the rest of the
 summary. A decisive cue names an instrument (a ruling, a filed suit, an order, a
 law, a letter): when one is present the kind is chosen among instrument kinds,
 so a threat delivered by letter is a letter and an order cutting funds is policy.
+
+Before any cue, the item's own form is read (`form`): an item that is itself an
+executive order or proclamation is policy, and a court document (from a court
+publisher, under a case caption, or with a docket line) is a ruling unless it is
+a filed complaint or appeal that decides nothing. The publisher type (`source`)
+is evidence for the form only: court publishers publish court documents, and the
+White House and the Federal Register publish orders in their own words.
 """
 
 from __future__ import annotations
@@ -12,6 +19,9 @@ import re
 
 from watcher.classify.matcher import word_starts
 from watcher.classify.rules import lexicon
+
+# How much of the summary and of the body is read for the item's form (its opening).
+_OPENING = 600
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 
@@ -29,10 +39,53 @@ def zones(title: str, summary: str, body: str) -> list[tuple[str, str]]:
     return out
 
 
-def decide(title: str, summary: str, body: str = "", head_starts: set[str] | None = None) -> tuple[str, dict[str, float]]:
-    """The kind, and the score of each. `head_starts`: `word_starts` of the lower-cased ASCII
-    `f"{title}\\n{summary}"`, when the caller has it (a superset of each title/summary zone's)."""
+def form(title: str, summary: str, body: str = "", source: str = "") -> str | None:
+    """The kind the item's own form decides (rule 2), or None: "ruling" or "lawsuit" for a
+    court document, "policy" for an executive order or proclamation."""
+    f = lexicon().forms
+    opening = f"{summary[:_OPENING]}\n{body[:_OPENING]}" if body else summary[:_OPENING]
+    lowered_title, lowered = title.lower(), opening.lower()
+    if source in f.court_publishers or f.court_caption.test(title, lowered_title) or f.court_docket.test(opening, lowered):
+        text = f"{title}\n{opening}"
+        lowered_text = text.lower()
+        if f.court_filing.test(text, lowered_text) and not f.court_disposition.test(text, lowered_text):
+            return "lawsuit"
+        return "ruling"
+    if (
+        f.instrument_title.test(title, lowered_title)
+        or f.instrument_text.test(opening, lowered)
+        or (source in f.instrument_publishers and f.instrument_publisher_text.test(opening, lowered))
+    ):
+        return "policy"
+    return None
+
+
+def _weigh_sentences(text: str, factor: float, scores: dict[str, float], decisive: dict[str, float]) -> None:
+    """Add a zone's cues sentence by sentence: a sentence that dates what it tells as older
+    than the news is background, weighed at `background_factor` and never decisive."""
     lex = lexicon()
+    for sentence in _SENTENCE_END.split(text):
+        lowered = sentence.lower()
+        background = lex.background.test(sentence, lowered)
+        weight = factor * lex.background_factor if background else factor
+        hits = lex.cue_set.matching(sentence, lowered, word_starts(lowered))
+        for i, cue in enumerate(lex.cues):
+            if i in hits:
+                scores[cue.kind] += cue.weight * weight
+                if cue.decisive and not background:
+                    decisive[cue.kind] = decisive.get(cue.kind, 0.0) + cue.weight * weight
+
+
+def decide(
+    title: str, summary: str, body: str = "", head_starts: set[str] | None = None, source: str = ""
+) -> tuple[str, dict[str, float]]:
+    """The kind, and the score of each. `head_starts`: `word_starts` of the lower-cased ASCII
+    `f"{title}\\n{summary}"`, when the caller has it (a superset of each title/summary zone's).
+    `source`: the publisher type ("court", "whitehouse", ...; "" when unknown)."""
+    lex = lexicon()
+    decided = form(title, summary, body, source)
+    if decided is not None:
+        return decided, {k: float(k == decided) for k in lex.priority}
     scores: dict[str, float] = {k: 0.0 for k in lex.priority}
     decisive: dict[str, float] = {}
     for zone, text in zones(title, summary, body):
@@ -40,6 +93,9 @@ def decide(title: str, summary: str, body: str = "", head_starts: set[str] | Non
         lowered = text.lower()
         starts = head_starts if head_starts is not None and summary and zone != "body" else word_starts(lowered)
         hits = lex.cue_set.matching(text, lowered, starts)
+        if zone in ("lead", "rest") and any(lex.cues[i].decisive for i in hits) and lex.background.test(text, lowered):
+            _weigh_sentences(text, factor, scores, decisive)  # some of it is background (rule 1)
+            continue
         for i, cue in enumerate(lex.cues):
             if i in hits:
                 scores[cue.kind] += cue.weight * factor

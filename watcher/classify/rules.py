@@ -102,6 +102,27 @@ class KindCue:
 
 
 @dataclass(frozen=True)
+class Forms:
+    """What an item itself is (rule 2: the instrument decides): an executive order or
+    proclamation, or a court document; see `kinds.forms` in lexicon.yaml."""
+
+    instrument_title: Rule
+    instrument_text: Rule
+    instrument_publisher_text: Rule
+    instrument_publishers: frozenset[str]
+    court_publishers: frozenset[str]
+    court_caption: Rule
+    court_docket: Rule
+    court_filing: Rule
+    court_disposition: Rule
+
+
+def _forms(raw: dict[str, Any]) -> Forms:
+    sets = {"instrument_publishers", "court_publishers"}
+    return Forms(**{k: (frozenset(v) if k in sets else make_rule(v)) for k, v in raw.items()})
+
+
+@dataclass(frozen=True)
 class Lexicon:
     threshold: float
     steepness: float
@@ -114,6 +135,9 @@ class Lexicon:
     default_kind: str
     statement_margin: float
     cues: tuple[KindCue, ...]
+    forms: Forms
+    background: Rule
+    background_factor: float
     actors: tuple[tuple[str, Matcher], ...]
     courts: tuple[Finder, ...]
     legal_refs: tuple[tuple[str, Finder], ...]
@@ -161,6 +185,9 @@ def lexicon() -> Lexicon:
         default_kind=kinds["default"],
         statement_margin=float(kinds["statement_margin"]),
         cues=cues,
+        forms=_forms(kinds["forms"]),
+        background=make_rule(kinds["background"]),
+        background_factor=float(kinds["background_factor"]),
         actors=tuple((a["name"], _matcher(a["pattern"], a.get("case", False))) for a in ev["actors"]),
         courts=tuple(_finder(p, True) for p in ev["court_patterns"]),
         legal_refs=tuple((r["form"], _finder(r["pattern"], r.get("case", False))) for r in ev["legal_ref_patterns"]),

@@ -193,10 +193,10 @@ def record_failure(
     return _reload(conn, source)
 
 
-def items_page(conn: sqlite3.Connection, after_id: int, limit: int) -> list[tuple[int, str, str, str, str]]:
-    """(id, title, summary, body, verdict json) of stored items, in id order, after `after_id`."""
+def items_page(conn: sqlite3.Connection, after_id: int, limit: int) -> list[tuple[int, str, str, str, str, str]]:
+    """(id, source, title, summary, body, verdict json) of stored items, in id order, after `after_id`."""
     rows = conn.execute(
-        "SELECT id, title, summary, body, verdict FROM items WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        "SELECT id, source, title, summary, body, verdict FROM items WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
     )
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
