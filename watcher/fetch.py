@@ -108,6 +108,7 @@ class Fetcher:
         self._clock = clock
         self._wall = wall_clock
         self._gates: dict[str, HostGate] = {}
+        self._urls: dict[str, httpx.URL] = {}
         self._all = asyncio.Semaphore(settings.concurrency)
         self._transport = transport or default_transport(settings)
         self._base_headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
@@ -128,6 +129,15 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+    def _parsed(self, url: str) -> httpx.URL:
+        """httpx.URL of a source URL, parsed once: the same URLs are fetched every cycle."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) > 10_000:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
 
     def _gate(self, url: str) -> HostGate:
         host = (urlsplit(url).hostname or "").lower()
@@ -173,7 +183,7 @@ class Fetcher:
     async def _get(self, url: str, headers: dict[str, str], previous_hash: str | None, started: float) -> FetchResult:
         cap = self.settings.max_bytes
         for _ in range(self.settings.max_redirects + 1):
-            request = httpx.Request("GET", url, headers={**self._base_headers, **headers}, extensions=self._timeouts)
+            request = httpx.Request("GET", self._parsed(url), headers={**self._base_headers, **headers}, extensions=self._timeouts)
             r = await self._transport.handle_async_request(request)
             try:
                 location = r.headers.get("location")
