@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import RECORDINGS, SAMPLES, integrity_ok, last_json, run_cli, write_config
+from tests.conftest import RECORDINGS, integrity_ok, last_json, run_cli, write_config
 from tests.feedserver import Route, now_rfc822, rss
 from watcher.app import poll_once
 from watcher.config import load_config

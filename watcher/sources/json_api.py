@@ -132,7 +132,10 @@ class JsonApi(SourceKind):
         for rec in records:
             if not isinstance(rec, dict):
                 continue
-            get = lambda name: pluck(rec, o.fields[name]) if name in o.fields else None  # noqa: E731
+
+            def get(name: str, rec: dict[str, Any] = rec) -> Any:
+                return pluck(rec, o.fields[name]) if name in o.fields else None
+
             title = one_line(html_to_text(str(get("title") or "")))
             if not title:
                 continue

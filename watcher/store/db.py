@@ -116,7 +116,8 @@ class Database:
 
         `fn` must not BEGIN or COMMIT itself; its changes are durable when this returns.
         """
-        self.conn  # fail now if closed
+        if self._conn is None:
+            raise RuntimeError("database is closed")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
         self._queued.append((fn, args, fut))
