@@ -12,7 +12,7 @@ import pytest
 from tests.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDINGS = ROOT / "tests" / "recordings"
+RECORDINGS = ROOT / "watcher" / "recordings"  # shipped in the package: the demo replays them
 SHARED = Path(os.environ.get("WATCHER_SHARED", ROOT.parent / "shared"))
 SAMPLES = SHARED / "samples"
 CORPUS = SHARED / "corpus"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RECORDINGS
 from tests.test_sources import make
 from watcher.classify import classify
 from watcher.classify.evaluate import evaluate, load_jsonl
 
-RECORDINGS = Path(__file__).parent / "recordings"
 HOLDOUT = Path(__file__).parent / "data" / "holdout_own.jsonl"
 
 

@@ -1,7 +1,7 @@
-"""Sanity checks for the recorded source payloads in tests/recordings/.
+"""Sanity checks for the recorded source payloads in watcher/recordings/.
 
 The recordings are replayed by a local HTTP server in tests and by the demo, so they must
-stay parseable and keep the structure the real sources have (see tests/recordings/README.md).
+stay parseable and keep the structure the real sources have (see watcher/recordings/README.md).
 """
 
 import json
@@ -11,7 +11,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-REC = Path(__file__).parent / "recordings"
+from tests.conftest import RECORDINGS as REC
 
 XML_FEEDS = {
     "doj_rss.xml": ("rss20", 8),

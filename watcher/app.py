@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -20,10 +21,14 @@ from watcher.deliver.outbox import DeliverSummary, Outbox
 from watcher.deliver.policy import RetryPolicy
 from watcher.deliver.sender import WebhookChannel, WebhookSender
 from watcher.fetch import Fetcher
+from watcher.metrics import LatencyHistogram
 from watcher.poll import Classifier, Poller, PollSummary
 from watcher.sources.base import SourceOptions
 from watcher.store.db import Database
 from watcher.story_desk import StoryDesk
+
+if TYPE_CHECKING:
+    from watcher.web_pages import Site
 
 log = logging.getLogger("watcher.app")
 
@@ -143,6 +148,8 @@ class Daemon:
         self.shutdown_timeout = shutdown_timeout
         self._in_flight: set[asyncio.Task[object]] = set()
         self.stopping = asyncio.Event()
+        self.started = asyncio.Event()  # set once every poll job is scheduled (/readyz)
+        self.latency = LatencyHistogram()  # poll durations for /metrics, for the life of the process
 
     async def _scheduled_poll(self, source: SourceOptions) -> None:
         if self.stopping.is_set():
@@ -156,6 +163,9 @@ class Daemon:
                 log.info("backing off", extra={"source": source.name, "until": round(state.next_attempt_at)})
                 return
             await self.poller.poll(source)
+            latency = (await self.poller.states())[source.name].last_latency
+            if latency is not None:
+                self.latency.observe(source.name, latency)
         finally:
             self._in_flight.discard(task)
 
@@ -184,6 +194,7 @@ class Daemon:
         if mail is not None:
             mail.add_done_callback(_report_outbox_end)
         scheduler.start()
+        self.started.set()
         log.info("started", extra={"sources": len(enabled)})
         try:
             await self.stopping.wait()
@@ -230,7 +241,34 @@ def _report_outbox_end(task: asyncio.Task[None]) -> None:
         log.error("outbox stopped by an error; deliveries wait for a restart", exc_info=task.exception())
 
 
-async def run_daemon(config: Config, state_dir: Path | str, *, shutdown_timeout: float = 10.0) -> None:
+def public_site(config: Config, db: Database, daemon: Daemon) -> Site:
+    """What the web face's public pages read: the store through read-only connections, and the daemon's state."""
+    from watcher.deliver.render import Renderer
+    from watcher.store.views import Reader
+    from watcher.web_pages import Site
+
+    secrets = tuple(part for value in config.secrets.values() for part in (value, *value.split()) if part)
+    return Site(
+        reader=Reader(db.reader),
+        templates=Renderer(templates_dir(config)).env,
+        public_url=config.settings.public_url,
+        ready=lambda: daemon.started.is_set() and not daemon.stopping.is_set(),
+        latency=daemon.latency,
+        secrets=secrets,
+        started_at=time.time(),
+    )
+
+
+async def run_daemon(
+    config: Config,
+    state_dir: Path | str,
+    *,
+    shutdown_timeout: float = 10.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_start: Callable[[Daemon], None] | None = None,
+) -> None:
+    """`watcher run`. `transport` replaces the network for polls (the demo replays recordings through it);
+    `on_start` is called with the daemon once it is about to run (the demo schedules its own stop)."""
     from watcher import web
     from watcher.deliver.render import Renderer
     from watcher.deliver.unsubscribe import UnsubscribeDesk
@@ -241,12 +279,15 @@ async def run_daemon(config: Config, state_dir: Path | str, *, shutdown_timeout:
         bell.set()
         mail_bell.set()
 
-    async with open_pipeline(config, state_dir, bell=ring) as poller:
+    async with open_pipeline(config, state_dir, bell=ring, transport=transport) as poller:
         async with open_outbox(config, poller.db, bell=bell) as outbox, \
                 open_mailer(config, poller.db, state_dir, bell=mail_bell) as mailer:
             await mailer.prepare()
-            app = web.build_app(UnsubscribeDesk(poller.db, mailer.key), Renderer(templates_dir(config)))
+            daemon = Daemon(config, poller, outbox=outbox, mailer=mailer, shutdown_timeout=shutdown_timeout)
+            app = web.build_app(UnsubscribeDesk(poller.db, mailer.key), Renderer(templates_dir(config)),
+                                public_site(config, poller.db, daemon))
             async with web.serve(app, config.settings.listen):
-                daemon = Daemon(config, poller, outbox=outbox, mailer=mailer, shutdown_timeout=shutdown_timeout)
                 daemon.install_signal_handlers()
+                if on_start is not None:
+                    on_start(daemon)
                 await daemon.run()

@@ -147,6 +147,20 @@ def cmd_digest(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise UsageError(str(e.args[0])) from None
 
 
+def cmd_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from watcher import demo
+
+    if args.duration is not None and args.duration <= 0:
+        raise UsageError("--duration must be a positive number of seconds")
+    state = Path(args.demo_state or args.state or "state-demo")  # never WATCHER_STATE: a real state is not touched
+    try:
+        demo.prepare_state(state)
+    except demo.NotADemoState as e:
+        raise UsageError(str(e)) from None
+    listen = args.listen or env.get("WATCHER_LISTEN") or "127.0.0.1:8080"  # the image sets 0.0.0.0:8080
+    return asyncio.run(demo.run_demo(state, listen, args.duration, out=lambda s: print(s, flush=True)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="watcher",
@@ -201,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap = actions.add_parser("enable", help="enable an endpoint disabled by a 410 or by failing too long",
                             description="enable an endpoint disabled by a 410 or by failing too long")
     ap.add_argument("name", help="the webhook's name in the config")
+    sp = add("demo", cmd_demo, "run the daemon on bundled recordings of the real sources, with no network")
+    sp.add_argument("--state", dest="demo_state", metavar="DIR",
+                    help="state directory (default ./state-demo, wiped at each start; never ./state)")
+    sp.add_argument("--listen", help="HOST:PORT of the dashboard (default: env WATCHER_LISTEN, else 127.0.0.1:8080;"
+                                     " port 0: any free port)")
+    sp.add_argument("--duration", type=float, metavar="SECONDS", help="stop by itself after this long")
     return p
 
 

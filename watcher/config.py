@@ -129,9 +129,13 @@ class Settings(_Model):
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
-        if not re.fullmatch(r"[\w.\-\[\]:]*:\d{1,5}", v):
-            raise ValueError(f"listen must be HOST:PORT, got {v!r}")
-        return v
+        return check_listen(v)
+
+
+def check_listen(v: str) -> str:
+    if not re.fullmatch(r"[\w.\-\[\]:]*:\d{1,5}", v):
+        raise ValueError(f"listen must be HOST:PORT, got {v!r}")
+    return v
 
 
 class Filter(_Model):
@@ -290,6 +294,12 @@ def parse_config(text: str, file: str, env: Mapping[str, str]) -> Config:
         doc = _Document.model_validate(data)
     except ValidationError as e:
         raise _first_error(e, (), file, lines) from None
+    listen = env.get("WATCHER_LISTEN")  # a container listens on 0.0.0.0 whatever its mounted config says
+    if listen:
+        try:
+            doc = doc.model_copy(update={"settings": doc.settings.model_copy(update={"listen": check_listen(listen)})})
+        except ValueError as e:
+            raise ConfigError(file, _line_of(("settings", "listen", "<value>"), lines), f"WATCHER_LISTEN: {e}") from None
 
     secrets: dict[str, str] = {}
     sources: list[SourceOptions] = []

@@ -1,6 +1,7 @@
-"""The HTTP face of `watcher run` (aiohttp): health, and the unsubscribe page.
+"""The HTTP face of `watcher run` (aiohttp): health, the unsubscribe page, and (given a `Site`) the
+public read-only pages of `web_pages`: dashboard, story pages, feeds, metrics, readiness (docs/web.md).
 
-- `GET /healthz`: `{"status": "ok"}`.
+- `GET /healthz`: `{"status": "ok"}` while the process is alive.
 - `GET /unsubscribe?token=T`: a confirmation page with a button; changes nothing
   (mail scanners follow links).
 - `POST /unsubscribe?token=T`: unsubscribes and answers with a page saying so:
@@ -22,11 +23,12 @@ from typing import Protocol
 from aiohttp import web
 
 from watcher.deliver.render import Renderer
+from watcher.web_pages import CSP, Site, add_routes
 
 log = logging.getLogger("watcher.web")
 
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": CSP,
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
@@ -46,8 +48,10 @@ def _page(renderer: Renderer, status: int, title: str, message: str, action: str
     return web.Response(status=status, text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
 
 
-def build_app(desk: Unsubscribing, renderer: Renderer) -> web.Application:
+def build_app(desk: Unsubscribing, renderer: Renderer, site: Site | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
+    if site is not None:
+        add_routes(app, site)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})

@@ -88,11 +88,15 @@ def decide(
         return decided, {k: float(k == decided) for k in lex.priority}
     scores: dict[str, float] = {k: 0.0 for k in lex.priority}
     decisive: dict[str, float] = {}
+    shared = head_starts is not None and bool(summary)
+    # the title and summary zones are parts of the head: the cues' gates are tested on it once
+    survivors = lex.cue_set.survivors(f"{title}\n{summary}".lower(), head_starts) if shared else None  # type: ignore[arg-type]
     for zone, text in zones(title, summary, body):
         factor = lex.zones[zone]
         lowered = text.lower()
-        starts = head_starts if head_starts is not None and summary and zone != "body" else word_starts(lowered)
-        hits = lex.cue_set.matching(text, lowered, starts)
+        in_head = shared and zone != "body"
+        starts = head_starts if in_head else word_starts(lowered)
+        hits = lex.cue_set.matching(text, lowered, starts, survivors if in_head else None)  # type: ignore[arg-type]
         if zone in ("lead", "rest") and any(lex.cues[i].decisive for i in hits) and lex.background.test(text, lowered):
             _weigh_sentences(text, factor, scores, decisive)  # some of it is background (rule 1)
             continue

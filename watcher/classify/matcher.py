@@ -48,8 +48,12 @@ __all__ = ["Finder", "IndexedMatcher", "Matcher", "MatcherSet", "caseless", "low
            "word_alternation", "word_starts"]
 
 
-def alternatives(source: str, flags: int = re.MULTILINE) -> list[tuple[Gate, LazyRegex]] | None:
-    """The gated, rewritten alternatives of a case-sensitive pattern; None if it must run as it is."""
+def alternatives(
+    source: str, flags: int = re.MULTILINE, common: frozenset[str] = frozenset()
+) -> list[tuple[Gate, LazyRegex]] | None:
+    """The gated, rewritten alternatives of a case-sensitive pattern; None if it must run as it is.
+
+    `common`: word probes most texts tested hold, to index by others when there are (see `gates`)."""
     if GLOBAL_FLAGS.search(source) or UNSAFE_ESCAPE.search(source) or "(?P" in source:
         return None
     parts: list[str] = []
@@ -57,7 +61,7 @@ def alternatives(source: str, flags: int = re.MULTILINE) -> list[tuple[Gate, Laz
         parts.extend(distribute(alt, MAX_BRANCHES))
     if len(parts) > MAX_BRANCHES:
         parts = split_top(source)
-    return [(gates(p, flags), LazyRegex(lead_rewrite(p), flags)) for p in parts]
+    return [(gates(p, flags, common), LazyRegex(lead_rewrite(p), flags)) for p in parts]
 
 
 class LazyRegex:
@@ -87,13 +91,15 @@ class Matcher:
 
     __slots__ = ("branches", "ignorecase", "regex")
 
-    def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
+    def __init__(
+        self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE, common: frozenset[str] = frozenset()
+    ) -> None:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
         self.ignorecase = ignorecase or "(?i" in source
         if self.ignorecase and not ignorecase:  # inline (?i:...): keep the regex as it is
             self.branches = None
         else:
-            self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags)
+            self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags, common)
 
     def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
         """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
@@ -123,7 +129,8 @@ class Finder:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
         self.ignorecase = ignorecase or "(?i" in source
         ok = not (GLOBAL_FLAGS.search(source) or UNSAFE_ESCAPE.search(source))
-        self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags) if ok else ()
+        # a finditer costs a scan of the text: even two-character literals are worth testing first
+        self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags, shortest=2) if ok else ()
         self.lowered_regex = None
         if ok and ignorecase and "(?P" not in source:
             self.lowered_regex = re.compile(lead_group_rewrite(lower_pattern(source)), flags)
@@ -194,12 +201,17 @@ class MatcherSet:
                     self.always.append(b_id)
         self.keys = frozenset(self.index)
 
-    def matching(self, text: str, starts: set[str]) -> set[int]:
-        """The indices of the matchers that match `text`; `starts` is `word_starts(text)`."""
+    def matching(self, text: str, starts: set[str], survivors: list[int] | None = None) -> set[int]:
+        """The indices of the matchers that match `text`; `starts` is `word_starts(text)` (or a superset).
+
+        `survivors`: from `survivors()` on a text that contains this one (see there), to try only those."""
         found = {m_id for m_id in self.plain if self.matchers[m_id].test(text)}
-        candidates = set(self.always)
-        for key in starts & self.keys:
-            candidates.update(self.index[key])
+        if survivors is not None:
+            candidates: set[int] | list[int] = survivors
+        else:
+            candidates = set(self.always)
+            for key in starts & self.keys:
+                candidates.update(self.index[key])
         branches = self.branches
         for b_id in candidates:
             m_id, clauses, rx, probe_sets = branches[b_id]
@@ -219,6 +231,45 @@ class MatcherSet:
                     if rx.search(text) is not None:
                         found.add(m_id)
         return found
+
+    def survivors(self, text: str, starts: set[str] | None = None) -> list[int]:
+        """The alternatives whose gates `text` passes: the only ones that can match a part of `text`.
+
+        Pass the result to `matching` for parts of `text` (zones, windows): the same answers, the gates'
+        cost paid once. With `starts` (`word_starts(text)` or a superset), the parts must be tested
+        with those `starts` too; without, every alternative's literals are tested (for parts whose word
+        starts are not those of `text`, such as windows cutting a word)."""
+        out: list[int] = []
+        branches = self.branches
+        if starts is None:
+            for b_id, (_, clauses, _, _) in enumerate(branches):
+                for clause in clauses:
+                    for lit, _ in clause:
+                        if lit in text:
+                            break
+                    else:
+                        break
+                else:
+                    out.append(b_id)
+            return out
+        candidates = set(self.always)
+        for key in starts & self.keys:
+            candidates.update(self.index[key])
+        for b_id in candidates:
+            _, clauses, _, probe_sets = branches[b_id]
+            for ps in probe_sets:
+                if starts.isdisjoint(ps):
+                    break
+            else:
+                for clause in clauses:
+                    for lit, probe in clause:
+                        if (probe is None or probe in starts) and lit in text:
+                            break
+                    else:
+                        break
+                else:
+                    out.append(b_id)
+        return out
 
 
 class IndexedMatcher(Matcher):

@@ -236,20 +236,22 @@ def _best(options: list[frozenset[str]]) -> frozenset[str]:
     return max(options, key=lambda c: (min(len(_clean(s)) for s in c), -len(c)))
 
 
-def _probe(marked: str) -> str | None:
+def _probe(marked: str, common: frozenset[str] = frozenset()) -> str | None:
     """The first 3-4 characters of a word the text must contain, if the literal shows a word start.
 
     A word starts where a word character follows `\\b` or a non-word character of the literal.
+    The longest word is taken (likely the rarest), unless its probe is in `common` and another word's is not.
     """
     best: str | None = None
-    longest = 2
+    rank = (False, 2)
     for i in range(1, len(marked)):
         if _is_word(marked[i]) and (marked[i - 1] == _B or not _is_word(marked[i - 1])):
             j = i
             while j < len(marked) and _is_word(marked[j]):
                 j += 1
-            if j - i > longest:  # the longest word: likely the rarest
-                best, longest = marked[i : min(j, i + 4)], j - i
+            probe = marked[i : min(j, i + 4)]
+            if j - i > 2 and (probe not in common, j - i) > rank:
+                best, rank = probe, (probe not in common, j - i)
     return best
 
 
@@ -272,10 +274,13 @@ def word_starts(text: str) -> set[str]:
 Gate = tuple[tuple[tuple[str, "str | None"], ...], ...]
 
 
-def gates(source: str, flags: int = re.MULTILINE) -> Gate:
+def gates(
+    source: str, flags: int = re.MULTILINE, common: frozenset[str] = frozenset(), shortest: int = _MIN_LITERAL
+) -> Gate:
     """Clauses every match of `source` satisfies: a clause holds when one of its literals is in the text.
 
-    Each literal comes with its probe (see `_probe`), or None.
+    Each literal comes with its probe (see `_probe`; `common`: probes to avoid), or None. Clauses
+    with a literal shorter than `shortest` are left out (not worth testing).
     """
     try:
         _, clauses = _seq(P.parse(source, flags))
@@ -285,13 +290,13 @@ def gates(source: str, flags: int = re.MULTILINE) -> Gate:
     for c in clauses:
         probes: dict[str, str | None] = {}
         for marked in c:
-            lit, probe = _clean(marked), _probe(marked)
+            lit, probe = _clean(marked), _probe(marked, common)
             if lit in probes and not (probes[lit] == probe or _implies(probe, probes[lit])):
                 probes[lit] = None  # one spelling may match without a word start
             else:
                 probes.setdefault(lit, probe)
         lits = [x for x in probes if not any(y != x and y in x for y in probes)]  # the shorter suffices
-        if len(lits) > 16 or min(map(len, lits)) < _MIN_LITERAL:
+        if len(lits) > 16 or min(map(len, lits)) < shortest:
             continue
         # a literal that stands for longer ones keeps its probe only if they share it
         entry = tuple(sorted(((x, probes[x] if all(x not in y or _implies(probes[y], probes[x]) for y in probes) else None)

@@ -62,11 +62,18 @@ class Rule:
         return self.matcher.test(lowered, starts=starts)
 
 
-def make_rule(pattern: str, case: bool = False) -> Rule:
+def make_rule(pattern: str, case: bool = False, common: frozenset[str] = frozenset()) -> Rule:
+    """`common`: word probes that most texts the rule is tested on hold (see `pattern_analysis.gates`)."""
     source = re.sub(r"\s*\n\s*", "", pattern.strip())
     if not case:
         source = lower_pattern(source)
-    return Rule(re.compile(source, re.MULTILINE), case, Matcher(source), scanner(source))
+    return Rule(re.compile(source, re.MULTILINE), case, Matcher(source, common=common), scanner(source))
+
+
+def _common_probes(precheck: Rule) -> frozenset[str]:
+    """The word starts of the pre-check's literals: every text the other rules are tested on holds one."""
+    lits = [lit for clauses, _ in precheck.matcher.branches or () for c in clauses for lit, _ in c]
+    return frozenset(m.group(0) for m in (re.match(r"\w{3,4}", lit) for lit in lits) if m)
 
 
 class RuleSet:
@@ -78,11 +85,16 @@ class RuleSet:
         self._cased = [i for i, r in enumerate(rules) if r.case]
         self._set = MatcherSet([rules[i].matcher for i in self._lowered])
 
-    def matching(self, text: str, lowered: str, starts: set[str]) -> set[int]:
-        """`starts` is `matcher.word_starts(lowered)`."""
-        found = {self._lowered[j] for j in self._set.matching(lowered, starts)}
+    def matching(self, text: str, lowered: str, starts: set[str], survivors: list[int] | None = None) -> set[int]:
+        """`starts` is `matcher.word_starts(lowered)` (or a superset). `survivors`: `survivors()` of a
+        lower-cased text that contains `lowered`, with the same `starts`."""
+        found = {self._lowered[j] for j in self._set.matching(lowered, starts, survivors)}
         found.update(i for i in self._cased if self.rules[i].test(text, lowered))
         return found
+
+    def survivors(self, lowered: str, starts: set[str]) -> list[int]:
+        """The lower-cased rules' alternatives whose gates `lowered` passes (see `MatcherSet.survivors`)."""
+        return self._set.survivors(lowered, starts)
 
 
 @dataclass(frozen=True)
@@ -158,9 +170,10 @@ class Lexicon:
         return {f.id: f for f in (*self.signals, *self.false_friends)}
 
 
-def _features(rows: list[dict[str, Any]]) -> tuple[Feature, ...]:
+def _features(rows: list[dict[str, Any]], common: frozenset[str]) -> tuple[Feature, ...]:
     return tuple(
-        Feature(r["id"], r["reason"], float(r["weight"]), make_rule(r["pattern"], r.get("case", False))) for r in rows
+        Feature(r["id"], r["reason"], float(r["weight"]), make_rule(r["pattern"], r.get("case", False), common))
+        for r in rows
     )
 
 
@@ -168,8 +181,10 @@ def _features(rows: list[dict[str, Any]]) -> tuple[Feature, ...]:
 def lexicon() -> Lexicon:
     raw = _yaml((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
     rel, kinds, ev = raw["relevance"], raw["kinds"], raw["evidence"]
+    precheck = make_rule(rel["precheck"])
+    common = _common_probes(precheck)
     cues = tuple(
-        KindCue(kind, float(c["weight"]), bool(c.get("decisive", False)), make_rule(c["pattern"]))
+        KindCue(kind, float(c["weight"]), bool(c.get("decisive", False)), make_rule(c["pattern"], common=common))
         for kind, rows in kinds["cues"].items()
         for c in rows
     )
@@ -177,9 +192,9 @@ def lexicon() -> Lexicon:
         threshold=float(rel["threshold"]),
         steepness=float(rel["steepness"]),
         body_factor=float(rel["body_factor"]),
-        precheck=make_rule(rel["precheck"]),
-        signals=_features(rel["signals"]),
-        false_friends=_features(rel["false_friends"]),
+        precheck=precheck,
+        signals=_features(rel["signals"], common),
+        false_friends=_features(rel["false_friends"], common),
         zones={k: float(v) for k, v in kinds["zones"].items()},
         priority=tuple(kinds["priority"]),
         default_kind=kinds["default"],
