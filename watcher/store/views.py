@@ -130,9 +130,13 @@ def counts(conn: sqlite3.Connection) -> Counts:
     try:
         c = Counts(sources=all_source_states(conn))
         # Two index-only passes rather than one over the table: totals walk the (source, key)
-        # index, relevant counts the (relevant, first_seen) index, which holds few rows.
+        # index, relevant counts the partial index of relevant items, which holds few rows.
         totals = dict(conn.execute("SELECT source, COUNT(*) FROM items GROUP BY source").fetchall())
-        relevant = dict(conn.execute("SELECT source, COUNT(*) FROM items WHERE relevant = 1 GROUP BY source").fetchall())
+        relevant = dict(
+            conn.execute(
+                "SELECT source, COUNT(*) FROM items INDEXED BY items_relevant_recent WHERE relevant = 1 GROUP BY source"
+            ).fetchall()
+        )
         for source, n in totals.items():
             c.items[(source, False)] = n - relevant.get(source, 0)
             if relevant.get(source):
