@@ -22,12 +22,10 @@ from watcher.classify.matcher import (
     word_alternation,
     word_starts,
 )
+from watcher.classify.place_index import candidate_spans
 from watcher.classify.rules import Candidate, gazetteer, place_key, place_rules
 from watcher.domain import Jurisdiction
 
-_TOKEN = re.compile(r"(?:St|Ft|Mt)\.|[A-Z][A-Za-z-]*(?:['’](?!s\b)[A-Za-z]+)?")
-_JOINERS = {" ", " of ", " de ", " la ", " del "}
-_MAX_SPAN = 5
 # after an upper-case place name: a dateline ("BOSTON —", "ST. PAUL, Minn. —", "CHICAGO (AP) —")
 _DATELINE = re.compile(r"(?:,\s*[A-Z][A-Za-z.]*(?:\s[A-Z][A-Za-z.]*)?)?(?:\s*\([A-Za-z]+\))?\s*(?:[—–]|--?\s)")
 
@@ -40,20 +38,7 @@ class Mention:
     options: list[Candidate]  # what the name may refer to (one for states, counties resolved later)
     kind: str  # "state" | "county" | "city" | "alias" | "new_york"
     accepted: bool = False
-    incidental: bool = False
-
-
-@functools.cache
-def _first_segments() -> frozenset[str]:
-    """The first `_` segment of every gazetteer key: a span whose key starts otherwise names no place."""
-    g = gazetteer()
-    return frozenset(k.split("_", 1)[0] for d in (g.states, g.counties, g.places) for k in d) | {"COUNTY"}
-
-
-@functools.lru_cache(maxsize=65536)
-def _can_start(token: str, first: frozenset[str]) -> bool:
-    """Whether a place name may start with this word (its key's first segment starts some gazetteer key)."""
-    return place_key(token).split("_", 1)[0] in first
+    incidental: bool | None = False  # None: not worked out (a city that does not count)
 
 
 @functools.cache
@@ -82,24 +67,16 @@ def _patterns() -> dict[str, Any]:
     }
 
 
-def _runs(text: str) -> list[list[re.Match[str]]]:
-    """Maximal runs of capitalised words ("Santa Clara County", "City of El Cenizo")."""
-    runs: list[list[re.Match[str]]] = []
-    for m in _TOKEN.finditer(text):
-        if runs and text[runs[-1][-1].end() : m.start()] in _JOINERS:
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    return runs
-
-
 def _find_mentions(text: str) -> list[Mention]:
     g, pats = gazetteer(), _patterns()
     mentions: list[Mention] = []
     taken: list[tuple[int, int]] = []
 
     def free(a: int, b: int) -> bool:
-        return all(b <= s or a >= e for s, e in taken)
+        for s, e in taken:
+            if a < e and b > s:
+                return False
+        return True
 
     for m in pats["alias"].finditer(text):
         base = re.sub(r"\s+County$", "", m.group(0))
@@ -113,31 +90,21 @@ def _find_mentions(text: str) -> list[Mention]:
                 s = text.index(name, m.start())
                 mentions.append(Mention(s, s + len(name), name + " County", list(options), "county", accepted=True))
         taken.append((m.start(), m.end()))
-    first = _first_segments()
-    for run in _runs(text):
-        n = len(run)
-        viable = [_can_start(m.group(0), first) for m in run]
-        if not any(viable):
-            continue
-        for length in range(min(_MAX_SPAN, n), 0, -1):
-            for i in range(0, n - length + 1):
-                if not viable[i]:
-                    continue
-                a, b = run[i].start(), run[i + length - 1].end()
-                span = text[a:b]
-                k = place_key(span)
-                if span.startswith("County of ") and length > 2:
-                    k = place_key(span[len("County of ") :] + " County")
-                    kind, options = "county", g.counties.get(k, [])
-                elif k.endswith(("_COUNTY", "_PARISH", "_BOROUGH")):
-                    kind, options = "county", g.counties.get(k, [])
-                elif k in g.states:
-                    kind, options = ("new_york" if k == "NEW_YORK" else "state"), [Candidate(g.states[k], 0)]
-                else:
-                    kind, options = "city", g.places.get(k, [])
-                if options and free(a, b):
-                    mentions.append(Mention(a, b, span, list(options), kind, accepted=kind in ("state", "county", "new_york")))
-                    taken.append((a, b))
+    for a, b, length, key in candidate_spans(text):  # only the spans whose words may spell a gazetteer name
+        span = text[a:b]
+        k = key or place_key(span)
+        if span.startswith("County of ") and length > 2:
+            k = place_key(span[len("County of ") :] + " County")
+            kind, options = "county", g.counties.get(k, [])
+        elif k.endswith(("_COUNTY", "_PARISH", "_BOROUGH")):
+            kind, options = "county", g.counties.get(k, [])
+        elif k in g.states:
+            kind, options = ("new_york" if k == "NEW_YORK" else "state"), [Candidate(g.states[k], 0)]
+        else:
+            kind, options = "city", g.places.get(k, [])
+        if options and free(a, b):
+            mentions.append(Mention(a, b, span, list(options), kind, accepted=kind in ("state", "county", "new_york")))
+            taken.append((a, b))
     mentions.sort(key=lambda x: x.start)
     return mentions
 
@@ -148,6 +115,8 @@ def _pick(options: list[Candidate], states: set[str]) -> Candidate:
     A place far bigger than its namesake in a named state still wins (Louisville, KY
     over Louisville, IL in an item that also names Illinois).
     """
+    if len(options) == 1:
+        return options[0]
     biggest = max(options, key=lambda c: c.size)
     in_state = [c for c in options if c.jurisdiction.state in states]
     if not in_state:
@@ -234,45 +203,28 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
     `known`: `text.lower()` and its `word_starts`, when the caller has them."""
     if not text:
         return ()
-    rules, pats = place_rules(), _patterns()
+    pats = _patterns()
     mentions = _find_mentions(text)
-    ambiguous = _ambiguous()
     named_states = {m.options[0].jurisdiction.state for m in mentions if m.kind == "state"}
-    sentence_case = _sentence_case_from(text)
     window_starts = _WindowStarts(text, known)
 
+    # a city's standing first (it needs no `incidental`); `incidental` is worked out only where it
+    # can matter: for accepted mentions, and for a city a list of places may yet make count
     for m in mentions:
-        before, after = text[max(0, m.start - 60) : m.start], text[m.end : m.end + 40]
-        low, starts = window_starts(max(0, m.start - 60), m.start)
-        if pats["incidental_before"].test(before, low, starts) or (
-            m.kind in ("city", "state", "new_york") and pats["incidental_after"].match(after)
-        ):
-            m.incidental = True
-        if m.kind in ("state", "new_york") and pats["state_adjective"].match(after):
-            m.incidental = True
-        if m.text.isupper() and len(m.text) > 3 and _DATELINE.match(after):
-            m.incidental = True  # a dateline ("BOSTON —", "ST. PAUL, Minn. —") locates the release
-        if m.kind != "city":
-            continue
-        word = m.text.lower() in ambiguous
-        strong = pats["strong_before"].test(before, low, starts) or _state_after(after)
-        if strong or (not word and (pats["cue_before"].test(before, low, starts) or pats["cue_after"].match(after))):
-            m.accepted = True
-            continue
-        best = _pick(m.options, named_states)
-        bare_ok = m.text.lower() not in ambiguous and (
-            best.size >= rules["bare_city_min_population"]
-            or (best.size >= rules["bare_city_min_population_in_named_state"] and best.jurisdiction.state in named_states)
-        )
-        person = m.start >= sentence_case and pats["person_before"].search(text[max(0, m.start - 30) : m.start])
-        m.accepted = bool(bare_ok and not person)
+        if m.kind == "city":
+            m.accepted = _city_accepted(text, m, named_states, window_starts)
+            if not m.accepted:
+                m.incidental = None
+                continue
+        m.incidental = _incidental(text, m, window_starts)
 
     # a list that holds an accepted place makes its other places count too
     for i, m in enumerate(mentions):
-        if m.kind == "city" and not m.accepted and not m.incidental:
+        if m.kind == "city" and not m.accepted:
             person = pats["person_before"].search(text[max(0, m.start - 30) : m.start])
             if not person and any(n.accepted and not n.incidental for n in _list_neighbours(text, mentions, i)):
-                m.accepted = True
+                m.incidental = _incidental(text, m, window_starts)
+                m.accepted = not m.incidental
 
     # states that only locate a county or city ("Cook County, Illinois", "Rochester, New York")
     for prev, m in zip(mentions, mentions[1:]):
@@ -300,6 +252,47 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
     return tuple(out.values())
 
 
+def _city_accepted(text: str, m: Mention, named_states: set[str], window_starts: _WindowStarts) -> bool:
+    """Whether a city mention counts: a strong cue ("City of X", "X, Texas"), another cue unless the
+    name is an ambiguous word, or a big enough place at its bare name not read as a person's name.
+    The cheap tests first; the answer is that of all of them."""
+    pats, rules = _patterns(), place_rules()
+    after = text[m.end : m.end + 40]
+    word = m.text.lower() in _ambiguous()
+    if not word:
+        best = _pick(m.options, named_states)
+        bare_ok = best.size >= rules["bare_city_min_population"] or (
+            best.size >= rules["bare_city_min_population_in_named_state"] and best.jurisdiction.state in named_states
+        )
+        if bare_ok and not (
+            pats["person_before"].search(text[max(0, m.start - 30) : m.start]) and m.start >= _sentence_case_from(text)
+        ):
+            return True
+        if pats["cue_after"].match(after):
+            return True
+    if _state_after(after):
+        return True
+    before = text[max(0, m.start - 60) : m.start]
+    low, starts = window_starts(max(0, m.start - 60), m.start)
+    if pats["strong_before"].test(before, low, starts):
+        return True
+    return not word and pats["cue_before"].test(before, low, starts)
+
+
+def _incidental(text: str, m: Mention, window_starts: _WindowStarts) -> bool:
+    """Whether a mention only locates something else (a court, a venue, a field office, a dateline)."""
+    pats = _patterns()
+    after = text[m.end : m.end + 40]
+    if m.kind in ("city", "state", "new_york") and pats["incidental_after"].match(after):
+        return True
+    if m.kind in ("state", "new_york") and pats["state_adjective"].match(after):
+        return True
+    if m.text.isupper() and len(m.text) > 3 and _DATELINE.match(after):
+        return True  # a dateline ("BOSTON —", "ST. PAUL, Minn. —") locates the release
+    low, starts = window_starts(max(0, m.start - 60), m.start)
+    return bool(pats["incidental_before"].test(text[max(0, m.start - 60) : m.start], low, starts))
+
+
 class _WindowStarts:
     """The lower-cased text of a window of the text and the word starts of that window (a superset:
     those of the whole text, plus the window's first word when the window cuts it), from one pass.
@@ -312,6 +305,7 @@ class _WindowStarts:
         else:
             self.low = text.lower() if self.ascii else ""
             self.starts = word_starts(self.low) if self.ascii else set()
+        self.extended: set[str] | None = None
 
     def __call__(self, a: int, b: int) -> tuple[str | None, set[str] | None]:
         if not self.ascii:
@@ -320,7 +314,11 @@ class _WindowStarts:
         window = low[a:b]
         if a == 0 or not (_is_word_char(low[a - 1]) and window[:1] and _is_word_char(window[0])):
             return window, self.starts
-        return window, self.starts | word_starts(window[:40].split(" ", 1)[0])
+        # a superset serves as well: one copy of the text's starts, grown by each cut word's
+        if self.extended is None:
+            self.extended = set(self.starts)
+        self.extended.update(word_starts(window[:40].split(" ", 1)[0]))
+        return window, self.extended
 
 
 def _is_word_char(ch: str) -> bool:
