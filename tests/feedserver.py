@@ -44,6 +44,11 @@ class FeedServer:
             def do_GET(self) -> None:  # noqa: N802
                 server._handle(self)
 
+            def do_POST(self) -> None:  # noqa: N802 - webhook endpoints answer as their route says
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                server._handle(self)
+
         class Server(ThreadingHTTPServer):
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # clients that hang up mid-answer are what these tests are about
