@@ -203,27 +203,54 @@ class Config:
 # --- YAML with lines -------------------------------------------------------
 
 
-def _plain(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, int], file: str) -> Any:
+# A real sources.yaml has a few thousand values, a few levels deep. YAML aliases can make a small file
+# expand without bound (the "billion laughs" of YAML) or refer to themselves: both are refused, by line.
+MAX_VALUES = 200_000
+MAX_DEPTH = 40
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_VALUES
+
+
+def _plain(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, int], file: str,
+           budget: _Budget | None = None) -> Any:
+    budget = budget or _Budget()
+    budget.left -= 1
+    if budget.left < 0:
+        raise ConfigError(file, node.start_mark.line + 1,
+                          f"the document expands to more than {MAX_VALUES:,} values (through YAML aliases?)")
+    if len(loc) > MAX_DEPTH:
+        raise ConfigError(file, node.start_mark.line + 1,
+                          f"nested more than {MAX_DEPTH} levels deep (a YAML alias that contains itself?)")
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(file, key_node.start_mark.line + 1, "mapping keys must be plain words")
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise ConfigError(file, key_node.start_mark.line + 1, "mapping keys must be plain words")
             if key in out:
                 raise ConfigError(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            out[key] = _plain(value_node, loader, (*loc, key), lines, file)
+            out[key] = _plain(value_node, loader, (*loc, key), lines, file, budget)
             lines[(*loc, key)] = key_node.start_mark.line + 1  # a key's errors point at the key
             lines[(*loc, key, "<value>")] = value_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(n, loader, (*loc, i), lines, file) for i, n in enumerate(node.value)]
+        return [_plain(n, loader, (*loc, i), lines, file, budget) for i, n in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
 def _compose(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # its reader refuses control characters here, before any parsing
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1 if isinstance(e.position, int) else 1
+        raise ConfigError(file, line, f"not valid YAML: {e.reason} (#x{e.character:04x})" if isinstance(e.character, int)
+                          else f"not valid YAML: {e.reason}") from None
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
@@ -233,7 +260,9 @@ def _compose(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
         line = mark.line + 1 if mark else 1
         raise ConfigError(file, line, f"not valid YAML: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(file, 1, f"not valid YAML: {e}") from None
+        raise ConfigError(file, 1, "not valid YAML: " + " ".join(str(e).split())) from None
+    except RecursionError:  # the composer recurses once per level of a nested [[[...]]] or {{{...}}}
+        raise ConfigError(file, 1, f"nested more than {MAX_DEPTH} levels deep") from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):

@@ -110,8 +110,12 @@ class WebhookSender:
                     answer = await _read_some(response)
                 finally:
                     await response.aclose()
-        except (TimeoutError, httpx.TimeoutException):
-            return Attempt(ok=False, error=f"no answer within {self.settings.timeout:g}s")
+        except (TimeoutError, httpx.TimeoutException) as e:
+            # httpx-aiohttp maps every aiohttp connection error (a reset, a refusal) to a timeout: judge by the cause
+            root = e.__cause__ or e
+            if isinstance(root, (TimeoutError, httpx.TimeoutException)) or "Timeout" in type(root).__name__:
+                return Attempt(ok=False, error=f"no answer within {self.settings.timeout:g}s")
+            return Attempt(ok=False, error=_cause(e))
         except (httpx.HTTPError, OSError) as e:
             return Attempt(ok=False, error=_cause(e))
         return judge(response.status_code, response.headers, answer, time.time())

@@ -63,11 +63,14 @@ class JsonOptions(SourceOptions):
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("preset") is not None:
-            preset = PRESETS.get(data["preset"])
+            preset = PRESETS.get(data["preset"]) if isinstance(data["preset"], str) else None
             if preset is None:
                 raise ValueError(f"unknown preset {data['preset']!r} (valid: {', '.join(PRESETS)})")
+            fields = data.get("fields") or {}
+            if not isinstance(fields, dict):
+                raise ValueError("fields must be a mapping of field names to paths")
             merged = dict(preset)
-            merged["fields"] = {**preset.get("fields", {}), **data.get("fields", {})}
+            merged["fields"] = {**preset.get("fields", {}), **fields}
             merged.update({k: v for k, v in data.items() if k != "fields"})
             return merged
         return data
