@@ -7,17 +7,16 @@ one recipient is its pending and failed deliveries, oldest first.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 from watcher.deliver.policy import Step
+from watcher.store.stories import story_of_row
 from watcher.domain import (
     Delivery,
     DeliveryStatus,
     Endpoint,
-    Jurisdiction,
     Story,
     StoryRef,
 )
@@ -53,17 +52,7 @@ def load_story(conn: sqlite3.Connection, story_id: str) -> Story:
                  summary=_clip(i["summary"], SUMMARY_CHARS))
         for i in items
     )
-    return Story(
-        id=row["id"],
-        title=row["title"],
-        kind=row["kind"],
-        score=row["score"],
-        jurisdictions=tuple(Jurisdiction(**j) for j in json.loads(row["jurisdictions"])),
-        reasons=tuple(json.loads(row["reasons"])),
-        first_seen=row["first_seen"],
-        updated=row["updated"],
-        items=refs,
-    )
+    return story_of_row(row, refs)
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:

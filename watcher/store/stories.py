@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from watcher.domain import Verdict
+from watcher.domain import Jurisdiction, Story, StoryRef, Verdict
 
 MAX_REASONS = 8
 
@@ -76,3 +76,18 @@ def save_story(
 def story_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> list[sqlite3.Row]:
     marks = ",".join("?" * len(ids))
     return list(conn.execute(f"SELECT * FROM stories WHERE id IN ({marks})", tuple(ids)))
+
+
+def story_of_row(row: sqlite3.Row, items: tuple[StoryRef, ...] = ()) -> Story:
+    """A `stories` row as a Story, with the items given."""
+    return Story(
+        id=row["id"],
+        title=row["title"],
+        kind=row["kind"],
+        score=row["score"],
+        jurisdictions=tuple(Jurisdiction(**j) for j in json.loads(row["jurisdictions"])),
+        reasons=tuple(json.loads(row["reasons"])),
+        first_seen=row["first_seen"],
+        updated=row["updated"],
+        items=items,
+    )

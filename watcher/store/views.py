@@ -9,34 +9,23 @@ return is what may be public.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from watcher.domain import Jurisdiction, SourceState, Story, StoryRef
+from watcher.domain import SourceState, Story, StoryRef
 from watcher.store.outbox import SUMMARY_CHARS, _clip, _utc
 from watcher.store.polls import all_source_states
+from watcher.store.stories import story_of_row
 
 T = TypeVar("T")
 
 SCAN_PAGE = 200  # stories read per page while a filter that SQL cannot apply (places) picks them
 
 
-def _story(row: sqlite3.Row, items: tuple[StoryRef, ...] = ()) -> Story:
-    return Story(
-        id=row["id"],
-        title=row["title"],
-        kind=row["kind"],
-        score=row["score"],
-        jurisdictions=tuple(Jurisdiction(**j) for j in json.loads(row["jurisdictions"])),
-        reasons=tuple(json.loads(row["reasons"])),
-        first_seen=row["first_seen"],
-        updated=row["updated"],
-        items=items,
-    )
+
 
 
 def _items(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, list[StoryRef]]:
@@ -83,7 +72,7 @@ def recent_stories(
     while len(chosen) < limit:
         rows = conn.execute(sql, (*args, page, offset)).fetchall()
         for r in rows:
-            s = _story(r)
+            s = story_of_row(r)
             if keep is None or keep(s):
                 chosen.append(s)
                 if len(chosen) == limit:
@@ -103,7 +92,7 @@ def story(conn: sqlite3.Connection, story_id: str) -> Story | None:
     ).fetchone()
     if row is None:
         return None
-    return _story(row, tuple(_items(conn, [story_id])[story_id]))
+    return story_of_row(row, tuple(_items(conn, [story_id])[story_id]))
 
 
 def source_health(conn: sqlite3.Connection) -> list[SourceState]:
