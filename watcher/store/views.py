@@ -25,9 +25,6 @@ T = TypeVar("T")
 SCAN_PAGE = 200  # stories read per page while a filter that SQL cannot apply (places) picks them
 
 
-
-
-
 def _items(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, list[StoryRef]]:
     out: dict[str, list[StoryRef]] = {i: [] for i in ids}
     if not ids:
