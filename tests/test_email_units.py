@@ -172,3 +172,32 @@ def test_outside_text_is_flattened_and_links_must_be_http():
     headers = raw.split(b"\r\n\r\n", 1)[0].decode()
     assert "\nBcc:" not in headers and "Message-ID: <dg_1@w.example>" in headers
     assert "Subject: Ruling: Title Bcc: x@evil.example" in headers
+
+
+def test_the_wire_bytes_are_the_email_package_s_bytes():
+    import random
+
+    for subject, text, html in [("Ruling: plain", "t" * 500, "<p>h</p>" * 300), ("Letter: «Chicago» ☃ " + "y" * 190, "ñ" * 999, ""),
+                                ("S", "", "x"), ("Ruling: " + "long " * 60, "a\nb\r\nc", "é" * 57)]:
+        env = message.Envelope("Sanctuary Watch <alerts@example.org>", "a@example.org", subject, "dg_1",
+                               datetime(2025, 6, 2, tzinfo=UTC), "https://w.example/unsubscribe?token=t" + "x" * 990,
+                               "mailto:alerts@example.org?subject=unsubscribe")
+        random.seed(7)
+        expected = message.build(env, text, html, "https://w.example").as_bytes()
+        random.seed(7)
+        assert message.build_bytes(env, text, html, "https://w.example") == expected
+
+
+def test_a_reused_digest_is_the_digest_rendered_afresh(tmp_path):
+    from watcher.deliver.render import Bodies, Renderer
+
+    view = digest.build([(_entry("a", "<b>Ruling</b> & \"more\"", "ruling", 0.9), False)], Filter(),
+                        datetime(2025, 6, 2, tzinfo=UTC))
+    prefix = message.unsubscribe_prefix('https://w.example/a&b"c')
+    tokens_ = [message.token_in_url(tokens.make(b"k" * 32, f"reader{i}@example.org")) for i in range(4)]
+    (tmp_path / "digest.txt").write_text("{{ unsubscribe_url | upper }} {{ d.subject }}\n")  # does more than print it
+    for renderer, reused in ((Renderer(), 2), (Renderer(tmp_path), 0)):
+        bodies = Bodies(renderer)
+        for t in tokens_:
+            assert bodies.get("key", lambda: view, prefix, t) == (view, *renderer.digest(view, prefix + t))
+        assert bodies.reused == reused

@@ -29,6 +29,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from email.message import Message
 
 from watcher.config import Subscriber
@@ -36,7 +37,7 @@ from watcher.deliver import digest as digests
 from watcher.deliver import message, tokens
 from watcher.deliver.policy import RetryPolicy, wait_before
 from watcher.deliver.postman import MailAttempt, Postman
-from watcher.deliver.render import Renderer
+from watcher.deliver.render import Bodies, Renderer
 from watcher.deliver.schedule import last_due, next_due, utc, zone
 from watcher.domain import DeliveryStatus, Digest, Story
 from watcher.store import mail as sql
@@ -46,6 +47,14 @@ from watcher.store.outbox import load_story
 log = logging.getLogger("watcher.mail")
 
 BATCH = 200  # digests read at a time
+
+
+@dataclass
+class _Round:
+    """What one `send_due` shares across its workers."""
+
+    cache: dict[str, Story]  # stories as loaded this round
+    bodies: Bodies  # digests rendered this round, reused for the same content
 
 
 def new_digest_id() -> str:
@@ -133,19 +142,31 @@ class Mailer:
 
     # --- compose -------------------------------------------------------------
 
-    def compose(self, conn_stories: Sequence[tuple[Story, bool]], sub: Subscriber, digest_id: str,
-                made: float) -> Message:
-        """The message of one digest: pure, given its stories (each with whether it is an update)."""
-        tz = self._zone(sub)
-        view = digests.build(conn_stories, sub.filter, utc(made).astimezone(tz))
+    def _parts(self, stories: Sequence[tuple[Story, bool]], sub: Subscriber, digest_id: str, made: float,
+               bodies: Bodies | None) -> tuple[message.Envelope, str, str]:
+        local = utc(made).astimezone(self._zone(sub))
         token = tokens.make(self.key, sub.email)
-        url = message.unsubscribe_url(self.public_url, token)
-        text, html = self.renderer.digest(view, url)
+        prefix, in_url = message.unsubscribe_prefix(self.public_url), message.token_in_url(token)
+        if bodies is None:
+            view = digests.build(stories, sub.filter, local)
+            text, html = self.renderer.digest(view, prefix + in_url)
+        else:  # what the view is made of: the stories (each new or an update), the filter, the local day
+            key = (tuple(stories), sub.filter, local.date())
+            view, text, html = bodies.get(key, lambda: digests.build(stories, sub.filter, local), prefix, in_url)
         env = message.Envelope(
             sender=self.sender, to=sub.email, subject=view.subject, digest_id=digest_id, made=utc(made),
-            unsubscribe_url=url, unsubscribe_mailto=message.unsubscribe_mailto(self.sender, token),
+            unsubscribe_url=prefix + in_url, unsubscribe_mailto=message.unsubscribe_mailto(self.sender, token),
         )
-        return message.build(env, text, html, self.public_url)
+        return env, text, html
+
+    def compose(self, stories: Sequence[tuple[Story, bool]], sub: Subscriber, digest_id: str, made: float) -> Message:
+        """The message of one digest: pure, given its stories (each with whether it is an update)."""
+        return message.build(*self._parts(stories, sub, digest_id, made, None), self.public_url)
+
+    def message_bytes(self, stories: Sequence[tuple[Story, bool]], sub: Subscriber, digest_id: str, made: float,
+                      bodies: Bodies | None = None) -> bytes:
+        """The same message as `compose`, as it goes on the wire; `bodies` reuses renders across subscribers."""
+        return message.build_bytes(*self._parts(stories, sub, digest_id, made, bodies), self.public_url)
 
     async def stories_of(self, email: str, story_ids: Sequence[str], cache: dict[str, Story]) -> list[tuple[Story, bool]]:
         mailed = await self.db.run(sql.mailed, email, story_ids)
@@ -172,7 +193,7 @@ class Mailer:
     async def send_due(self, stopping: asyncio.Event | None = None) -> float | None:
         """Send every digest due now, over `connections` connections, each reused for its share.
         Returns when the next retry is due (None: none waiting)."""
-        cache: dict[str, Story] = {}
+        work = _Round(cache={}, bodies=Bodies(self.renderer))
         postmen = [self.postman() for _ in range(self.connections)]
         try:
             while not (stopping is not None and stopping.is_set()):
@@ -180,20 +201,20 @@ class Mailer:
                 if not batch:
                     break
                 todo = iter(batch)  # shared by the workers: each takes the next digest when it is free
-                await asyncio.gather(*(self._worker(p, todo, cache, stopping) for p in postmen))
+                await asyncio.gather(*(self._worker(p, todo, work, stopping) for p in postmen))
         finally:
             for p in postmen:
                 await p.aclose()
         return await self.db.run(sql.next_digest_at)
 
-    async def _worker(self, postman: Postman, todo: Iterator[Digest], cache: dict[str, Story],
+    async def _worker(self, postman: Postman, todo: Iterator[Digest], work: _Round,
                       stopping: asyncio.Event | None) -> None:
         for d in todo:
             if stopping is not None and stopping.is_set():
                 return
-            await self._send_one(postman, d, cache)
+            await self._send_one(postman, d, work)
 
-    async def _send_one(self, postman: Postman, d: Digest, cache: dict[str, Story]) -> None:
+    async def _send_one(self, postman: Postman, d: Digest, work: _Round) -> None:
         sub = self.subscribers.get(d.subscriber)
         state = await self.db.run(sql.get_subscription, d.subscriber)
         if sub is None or (state is not None and state.unsubscribed_at is not None):
@@ -201,13 +222,13 @@ class Mailer:
             await self.db.write(sql.drop, d, reason, self.clock())
             return
         try:
-            stories = await self.stories_of(d.subscriber, await self.db.run(sql.contents, d.id), cache)
-            msg = self.compose(stories, sub, d.id, d.created_at)
+            stories = await self.stories_of(d.subscriber, await self.db.run(sql.contents, d.id), work.cache)
+            data = self.message_bytes(stories, sub, d.id, d.created_at, work.bodies)
         except Exception as e:
             log.exception("digest could not be built", extra={"digest": d.id})
             attempt = MailAttempt(False, error=f"could not build the message: {type(e).__name__}: {e}")
         else:
-            attempt = await postman.send(d.id, msg, message.sender_address(self.sender), sub.email)
+            attempt = await postman.send(d.id, data, message.sender_address(self.sender), sub.email)
         await self._record(d, attempt)
 
     async def _record(self, d: Digest, attempt: MailAttempt) -> None:

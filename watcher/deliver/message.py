@@ -15,10 +15,19 @@ faster than `EmailMessage` with `policy.SMTP` (which parses and refolds every
 header), and it never folds a long List-Unsubscribe URL into RFC 2047 encoded
 words (which `policy.SMTP` does, and which mail clients do not read as a URL).
 Bodies are UTF-8 in base64.
+
+The mailer sends `build_bytes`: the same bytes `build(...).as_bytes()` gives
+(same headers, folding, boundary shape and base64 lines; a test holds them
+equal), written straight out instead of through `email.generator`, which was
+a third of the cost of a message.
 """
 
 from __future__ import annotations
 
+import binascii
+import functools
+import random
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -61,15 +70,25 @@ def message_id(digest_id: str, public_url: str) -> str:
     return f"<{digest_id}@{host}>"
 
 
+def unsubscribe_prefix(public_url: str) -> str:
+    """The unsubscribe link up to its token."""
+    return f"{public_url.rstrip('/')}/unsubscribe?token="
+
+
+def token_in_url(token: str) -> str:
+    return quote(token, safe="")
+
+
 def unsubscribe_url(public_url: str, token: str) -> str:
-    return f"{public_url.rstrip('/')}/unsubscribe?token={quote(token, safe='')}"
+    return unsubscribe_prefix(public_url) + token_in_url(token)
 
 
 def unsubscribe_mailto(sender: str, token: str) -> str:
-    address = parseaddr(sender)[1] or "postmaster@localhost"
+    address = sender_address(sender) or "postmaster@localhost"
     return f"mailto:{address}?subject={quote('unsubscribe ' + token, safe='')}"
 
 
+@functools.lru_cache(maxsize=16)  # one sender, parsed once rather than twice a message
 def sender_address(sender: str) -> str:
     return parseaddr(sender)[1]
 
@@ -80,9 +99,8 @@ def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, "utf-8")
 
 
-def build(env: Envelope, text: str, html: str, public_url: str) -> Message:
-    msg = MIMEMultipart("alternative", policy=WIRE)
-    for name, value in (
+def _headers(env: Envelope, public_url: str) -> tuple[tuple[str, str], ...]:
+    return (
         ("From", env.sender),
         ("To", env.to),
         ("Subject", one_line(env.subject, 200)),
@@ -92,11 +110,41 @@ def build(env: Envelope, text: str, html: str, public_url: str) -> Message:
         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ("Auto-Submitted", "auto-generated"),
         ("X-Auto-Response-Suppress", "All"),
-    ):
+    )
+
+
+def build(env: Envelope, text: str, html: str, public_url: str) -> Message:
+    msg = MIMEMultipart("alternative", policy=WIRE)
+    for name, value in _headers(env, public_url):
         msg[name] = _header(value)
     msg.attach(MIMEText(text, "plain", "utf-8", policy=WIRE))
     msg.attach(MIMEText(html, "html", "utf-8", policy=WIRE))
     return msg
+
+
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))  # as email.generator makes them
+_CRLF = b"\r\n"
+_PART = {sub: WIRE.fold_binary("Content-Type", f'text/{sub}; charset="utf-8"') + WIRE.fold_binary("MIME-Version", "1.0")
+         + WIRE.fold_binary("Content-Transfer-Encoding", "base64") + _CRLF for sub in ("plain", "html")}
+
+
+def _base64_lines(text: str) -> bytes:
+    """UTF-8 in base64, 76 characters a line, each ended by CRLF (what email.base64mime gives, on the wire)."""
+    data = binascii.b2a_base64(text.encode("utf-8"), newline=False)  # 57 bytes in: 76 characters out
+    return b"".join([data[i:i + 76] + _CRLF for i in range(0, len(data), 76)])
+
+
+def build_bytes(env: Envelope, text: str, html: str, public_url: str) -> bytes:
+    """`build(...).as_bytes()`, made directly: the message as it goes on the wire (CRLF line ends)."""
+    plain, rich = _base64_lines(text), _base64_lines(html)
+    # the generator's boundary; it can never occur in the parts (base64 has no "-", their headers no "=")
+    boundary = "=" * 15 + f"{random.randrange(sys.maxsize):0{_BOUNDARY_DIGITS}d}" + "=="
+    dash = b"--" + boundary.encode("ascii")
+    head = [WIRE.fold_binary("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+            WIRE.fold_binary("MIME-Version", "1.0")]
+    head += [WIRE.fold_binary(name, _header(value)) for name, value in _headers(env, public_url)]
+    return b"".join((*head, _CRLF, dash, _CRLF, _PART["plain"], plain, _CRLF, dash, _CRLF, _PART["html"], rich,
+                     _CRLF, dash, b"--", _CRLF))
 
 
 def body(msg: Message, subtype: str) -> str:

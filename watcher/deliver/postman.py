@@ -20,7 +20,6 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +38,9 @@ class MailAttempt:
 
 
 class Postman(Protocol):
-    async def send(self, digest_id: str, msg: Message, sender: str, recipient: str) -> MailAttempt: ...
+    async def send(self, digest_id: str, data: bytes, sender: str, recipient: str) -> MailAttempt:
+        """Hand over one message, `data` as it goes on the wire (CRLF line ends)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -86,13 +87,13 @@ class SmtpPostman:
             await asyncio.sleep(self._next_at - now)
         self._next_at = max(now, self._next_at) + self.settings.connections / self.settings.rate  # rate is for all
 
-    async def send(self, digest_id: str, msg: Message, sender: str, recipient: str) -> MailAttempt:
+    async def send(self, digest_id: str, data: bytes, sender: str, recipient: str) -> MailAttempt:
         await self._pace()
         try:
             if self._client is None or not self._client.is_connected:
                 self._client = self._new_client()
                 await self._client.connect()
-            await self._client.sendmail(sender, [recipient], msg.as_bytes())  # flattened by its own policy
+            await self._client.sendmail(sender, [recipient], data)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
             await self.aclose()  # start clean: a new connection for the next message
             return judge(e)
@@ -112,9 +113,9 @@ class EmlPostman:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    async def send(self, digest_id: str, msg: Message, sender: str, recipient: str) -> MailAttempt:
+    async def send(self, digest_id: str, data: bytes, sender: str, recipient: str) -> MailAttempt:
         try:
-            write_atomically(self.folder / f"{digest_id}.eml", msg.as_bytes())
+            write_atomically(self.folder / f"{digest_id}.eml", data)
         except OSError as e:
             return MailAttempt(False, error=f"cannot write .eml: {e}")
         return MailAttempt(True)
