@@ -202,13 +202,25 @@ def test_classify_lines_passes_source():
     assert json.loads(out.getvalue())["kind"] == "ruling"
 
 
-def test_poller_classifier_with_or_without_source():
-    from watcher.poll import _takes_source
+def test_poller_passes_each_sources_publisher(feed_server, tmp_path):
+    import asyncio
 
-    assert _takes_source(classify)
-    assert not _takes_source(lambda *a: None)
-    assert not _takes_source(lambda title, summary, body: None)
-    assert _takes_source(lambda *a, **k: None)
+    from tests.conftest import write_config
+    from tests.feedserver import Route, now_rfc822, rss
+    from watcher.app import poll_once
+    from watcher.config import load_config
+
+    seen: list[str] = []
+
+    def spy(title, summary="", body="", *, source=""):
+        seen.append(source)
+        return classify(title, summary, body, source=source)
+
+    feed_server.routes["/c.xml"] = Route(rss([{"title": "A", "guid": "a", "link": "https://x.org/a", "pubDate": now_rfc822()}]))
+    cfg = write_config(tmp_path / "s.yaml", [{"name": "opinions", "kind": "feed", "publisher": "court",
+                                              "url": feed_server.url("/c.xml")}])
+    asyncio.run(poll_once(load_config(cfg, {}), tmp_path / "st", classify=spy))
+    assert seen == ["court"]
 
 
 # --- our own held-out set -------------------------------------------------------------------

@@ -9,13 +9,13 @@ backed off; the others carry on.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import random
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 from datetime import datetime, timezone
 
 from watcher.config import Config
@@ -30,9 +30,15 @@ from watcher.text import digest
 
 log = logging.getLogger("watcher.poll")
 
-# `watcher.classify.classify`: called as (title, summary, body) and, when it takes one, with the
-# keyword `source=` (the publisher type of the item's source: "doj", "court", ...).
-Classifier = Callable[..., Verdict]
+
+
+class Classifier(Protocol):
+    """`watcher.classify.classify`'s shape: `source` is the publisher type of the item's source
+    ("doj", "court", ...), evidence for the kind of action."""
+
+    def __call__(self, title: str, summary: str = "", body: str = "", *, source: str = "") -> Verdict: ...
+
+
 # Called inside the poll's transaction with what it stored: returns (stories created, stories updated).
 StoryHook = Callable[[sqlite3.Connection, list[sql.StoredChange], float], tuple[int, int]]
 
@@ -61,15 +67,6 @@ def backoff_delay(failures: int, base: float, cap: float, jitter: float, retry_a
     return max(delay, retry_after or 0.0)
 
 
-def _takes_source(fn: Callable[..., Verdict]) -> bool:
-    """Whether a classifier takes the `source` keyword (a plain (title, summary, body) one still works)."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.kind is p.VAR_KEYWORD or (p.name == "source" and p.kind is not p.POSITIONAL_ONLY) for p in params)
-
-
 def _default_classifier() -> Classifier:
     from watcher.classify import classify
 
@@ -93,7 +90,6 @@ class Poller:
         self.db = db
         self.fetcher = fetcher
         self.classify = classify or _default_classifier()
-        self._classify_takes_source = _takes_source(self.classify)
         # the publisher type of each source, evidence for the classifier's kind decision
         self._publishers: dict[str, str] = {s.name: publisher_of(s) for s in config.sources}
         self.story_hook = story_hook
@@ -107,9 +103,7 @@ class Poller:
         self._loaded = asyncio.Lock()
 
     def _judge(self, source_name: str, item: Item) -> Verdict:
-        if self._classify_takes_source:
-            return self.classify(item.title, item.summary, item.body, source=self._publishers.get(source_name, ""))
-        return self.classify(item.title, item.summary, item.body)
+        return self.classify(item.title, item.summary, item.body, source=self._publishers.get(source_name, ""))
 
     async def states(self) -> dict[str, SourceState]:
         """Every configured source's state; loaded (and created or reset) once, in one transaction."""
