@@ -31,7 +31,6 @@ from watcher.text import digest
 log = logging.getLogger("watcher.poll")
 
 
-
 class Classifier(Protocol):
     """`watcher.classify.classify`'s shape: `source` is the publisher type of the item's source
     ("doj", "court", ...), evidence for the kind of action."""
