@@ -69,11 +69,11 @@ def _weigh_sentences(text: str, factor: float, scores: dict[str, float], decisiv
         background = lex.background.test(sentence, lowered)
         weight = factor * lex.background_factor if background else factor
         hits = lex.cue_set.matching(sentence, lowered, word_starts(lowered))
-        for i, cue in enumerate(lex.cues):
-            if i in hits:
-                scores[cue.kind] += cue.weight * weight
-                if cue.decisive and not background:
-                    decisive[cue.kind] = decisive.get(cue.kind, 0.0) + cue.weight * weight
+        for i in sorted(hits):  # in the cues' order, as they were added before
+            cue = lex.cues[i]
+            scores[cue.kind] += cue.weight * weight
+            if cue.decisive and not background:
+                decisive[cue.kind] = decisive.get(cue.kind, 0.0) + cue.weight * weight
 
 
 def decide(
@@ -100,11 +100,11 @@ def decide(
         if zone in ("lead", "rest") and any(lex.cues[i].decisive for i in hits) and lex.background.test(text, lowered):
             _weigh_sentences(text, factor, scores, decisive)  # some of it is background (rule 1)
             continue
-        for i, cue in enumerate(lex.cues):
-            if i in hits:
-                scores[cue.kind] += cue.weight * factor
-                if cue.decisive and zone != "body":
-                    decisive[cue.kind] = decisive.get(cue.kind, 0.0) + cue.weight * factor
+        for i in sorted(hits):  # in the cues' order: the sums added in the same order
+            cue = lex.cues[i]
+            scores[cue.kind] += cue.weight * factor
+            if cue.decisive and zone != "body":
+                decisive[cue.kind] = decisive.get(cue.kind, 0.0) + cue.weight * factor
     rank = {k: i for i, k in enumerate(lex.priority)}
     live = {k: scores[k] for k in decisive if scores[k] > 0}
     pool = live or {k: v for k, v in scores.items() if v > 0}

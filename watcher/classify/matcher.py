@@ -89,7 +89,7 @@ class Matcher:
     pattern (the same answers for ASCII); any other text runs the original regex.
     """
 
-    __slots__ = ("branches", "ignorecase", "regex")
+    __slots__ = ("branches", "ignorecase", "quick", "regex")
 
     def __init__(
         self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE, common: frozenset[str] = frozenset()
@@ -100,6 +100,8 @@ class Matcher:
             self.branches = None
         else:
             self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags, common)
+        # the branches with their gates compiled without probes (`_gate_fn`), for texts without word starts
+        self.quick = [(_gate_fn(c, probes=False), rx) for c, rx in self.branches] if self.branches is not None else None
 
     def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
         """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
@@ -109,6 +111,11 @@ class Matcher:
             if not caseless(text):
                 return self.regex.search(text) is not None
             text = lowered if lowered is not None else text.lower()
+        if starts is None:
+            for gate, rx in self.quick:  # type: ignore[union-attr]
+                if (gate is None or gate(text, None)) and rx.search(text) is not None:
+                    return True
+            return False
         for clauses, rx in self.branches:
             if passes(clauses, text, starts) and rx.search(text) is not None:
                 return True
@@ -123,7 +130,7 @@ class Finder:
     its leading `\\b` moved behind the first letter; groups are read from the text.
     """
 
-    __slots__ = ("clauses", "ignorecase", "lowered_regex", "regex")
+    __slots__ = ("clauses", "gate", "ignorecase", "lowered_regex", "regex")
 
     def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
@@ -131,6 +138,7 @@ class Finder:
         ok = not (GLOBAL_FLAGS.search(source) or UNSAFE_ESCAPE.search(source))
         # a finditer costs a scan of the text: even two-character literals are worth testing first
         self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags, shortest=2) if ok else ()
+        self.gate = _gate_fn(self.clauses, probes=False)  # `passes(self.clauses, t)`, compiled
         self.lowered_regex = None
         if ok and ignorecase and "(?P" not in source:
             self.lowered_regex = re.compile(lead_group_rewrite(lower_pattern(source)), flags)
@@ -138,9 +146,9 @@ class Finder:
     def finditer(self, text: str, lowered: str | None = None):
         if self.clauses:
             if not self.ignorecase:
-                if not passes(self.clauses, text):
+                if not self.gate(text, None):
                     return iter(())
-            elif caseless(text) and not passes(self.clauses, lowered if lowered is not None else text.lower()):
+            elif caseless(text) and not self.gate(lowered if lowered is not None else text.lower(), None):
                 return iter(())
         if self.lowered_regex is not None and caseless(text):
             low = lowered if lowered is not None else text.lower()
@@ -183,6 +191,8 @@ class MatcherSet:
         self.always: list[int] = []
         self.branches: list[tuple[int, Gate, LazyRegex, tuple[frozenset[str], ...]]] = []
         self.plain: list[int] = []  # matchers tested one by one
+        self.owner: list[int] = []  # each alternative's matcher
+        self.gate_fns: list = []  # each alternative's gates with word probes, as one compiled test (`_gate_fn`)
         for m_id, m in enumerate(matchers):
             if m.branches is None:
                 self.plain.append(m_id)
@@ -192,6 +202,8 @@ class MatcherSet:
                 # the probes of each clause whose literals all have one: one of them must be a word start
                 probe_sets = tuple(frozenset(p for _, p in c) for c in clauses if all(p is not None for _, p in c))
                 self.branches.append((m_id, clauses, rx, probe_sets))  # type: ignore[arg-type]
+                self.owner.append(m_id)
+                self.gate_fns.append(_gate_fn(clauses))
                 probed = [c for c in clauses if all(p is not None for _, p in c)]
                 if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer)
                     best = min(probed, key=lambda c: (len({p for _, p in c}), -min(len(x) for x, _ in c), c))
@@ -200,6 +212,7 @@ class MatcherSet:
                 else:
                     self.always.append(b_id)
         self.keys = frozenset(self.index)
+        self.always_set = frozenset(self.always)
 
     def matching(self, text: str, starts: set[str], survivors: list[int] | None = None) -> set[int]:
         """The indices of the matchers that match `text`; `starts` is `word_starts(text)` (or a superset).
@@ -209,27 +222,15 @@ class MatcherSet:
         if survivors is not None:
             candidates: set[int] | list[int] = survivors
         else:
-            candidates = set(self.always)
-            for key in starts & self.keys:
-                candidates.update(self.index[key])
-        branches = self.branches
+            candidates = self.always_set.union(*map(self.index.__getitem__, starts & self.keys))
+        branches, owner, gate_fns = self.branches, self.owner, self.gate_fns
         for b_id in candidates:
-            m_id, clauses, rx, probe_sets = branches[b_id]
+            m_id = owner[b_id]
             if m_id in found:
                 continue
-            for ps in probe_sets:
-                if starts.isdisjoint(ps):
-                    break
-            else:
-                for clause in clauses:  # passes(), inlined: this loop is the hot spot
-                    for lit, probe in clause:
-                        if (probe is None or probe in starts) and lit in text:
-                            break
-                    else:
-                        break
-                else:
-                    if rx.search(text) is not None:
-                        found.add(m_id)
+            gate = gate_fns[b_id]
+            if (gate is None or gate(text, starts)) and branches[b_id][2].search(text) is not None:
+                found.add(m_id)
         return found
 
     def survivors(self, text: str, starts: set[str] | None = None) -> list[int]:
@@ -252,24 +253,28 @@ class MatcherSet:
                 else:
                     out.append(b_id)
             return out
-        candidates = set(self.always)
-        for key in starts & self.keys:
-            candidates.update(self.index[key])
+        candidates = self.always_set.union(*map(self.index.__getitem__, starts & self.keys))
+        gate_fns = self.gate_fns
         for b_id in candidates:
-            _, clauses, _, probe_sets = branches[b_id]
-            for ps in probe_sets:
-                if starts.isdisjoint(ps):
-                    break
-            else:
-                for clause in clauses:
-                    for lit, probe in clause:
-                        if (probe is None or probe in starts) and lit in text:
-                            break
-                    else:
-                        break
-                else:
-                    out.append(b_id)
+            gate = gate_fns[b_id]
+            if gate is None or gate(text, starts):
+                out.append(b_id)
         return out
+
+
+def _gate_fn(clauses: Gate, probes: bool = True):
+    """`passes(clauses, t, s)` as one compiled function of the text `t` and its word starts `s`
+    (None when there is no clause): the literals and probes inlined, no loops. Without `probes`,
+    `passes(clauses, t)`: the literals only (`s` unused)."""
+    if not clauses:
+        return None
+    tests = (
+        " or ".join(
+            f"{lit!r} in t" if probe is None or not probes else f"({probe!r} in s and {lit!r} in t)" for lit, probe in c
+        )
+        for c in clauses
+    )
+    return eval("lambda t, s: " + " and ".join(f"({x})" for x in tests))  # noqa: S307 - literals via repr
 
 
 class IndexedMatcher(Matcher):

@@ -38,9 +38,12 @@ def evidence_windows(body: str, precheck: re.Pattern[str], limit: int = 60) -> s
 
 def _apply(features: tuple[Feature, ...], hits: set[int], offset: int, factor: float, seen: dict[str, float]) -> None:
     """Add the weight of each feature that matched (its index + offset in `hits`), once, the strongest kept."""
-    for i, f in enumerate(features, offset):
-        if abs(seen.get(f.id, 0.0)) < abs(f.weight * factor) and i in hits:
-            seen[f.id] = f.weight * factor
+    end = offset + len(features)
+    for i in sorted(hits):  # in the features' order: only those that matched can add
+        if offset <= i < end:
+            f = features[i - offset]
+            if abs(seen.get(f.id, 0.0)) < abs(f.weight * factor):
+                seen[f.id] = f.weight * factor
 
 
 def _hits(text: str, lowered: str | None = None, starts: set[str] | None = None) -> set[int]:
