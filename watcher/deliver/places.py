@@ -1,22 +1,21 @@
-"""Filter places -> Census FIPS codes, from the classifier's gazetteer (read here as data).
+"""Filter places -> Census FIPS codes, indexed from the classifier's gazetteer.
 
 `resolve("Cook County, IL")` is `"17031"`, `resolve("Saint Paul, MN")` is
 `"2758000"`, `resolve("Illinois")` and `resolve("IL")` are `"17"`, a FIPS code
 is itself; anything the gazetteer does not know is None. A name with a state is
 looked up as a city first ("Chicago, IL"), then as "<name> City" ("New York,
 NY"), then as a county ("Miami-Dade, FL"); of two places with one name in one
-state the larger wins. Pure, after the one read of the data file.
+state the larger wins. Filter text is keyed its own way ("City of Chicago" is
+"Chicago"); the entries are the classifier's (`watcher.classify.rules.gazetteer`).
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-GAZETTEER = Path(__file__).resolve().parent.parent / "classify" / "data" / "gazetteer.csv"
+from watcher.classify.rules import gazetteer
 _COUNTY_WORDS = ("COUNTY", "PARISH", "BOROUGH", "CENSUS AREA", "MUNICIPALITY", "CITY AND BOROUGH")
 
 
@@ -39,22 +38,22 @@ class Places:
 
 
 @functools.cache
-def places(path: Path = GAZETTEER) -> Places:
+def places() -> Places:
     p = Places()
-    with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            kind, fips, st, name = row["kind"], row["fips"], row["state"], row["name"]
-            p.codes.add(fips)
-            if kind == "state":
-                p.states[st] = p.states[place_key(name)] = fips
-                p.postal[fips] = st
-                continue
-            table = p.counties if kind == "county" else p.cities
-            key = (place_key(name), st)
-            size = int(row["size"] or 0)
-            if key not in table or table[key][0] < size:
-                table[key] = (size, fips)
-            p.names.add(key[0])
+    g = gazetteer()
+    for state in g.by_postal.values():
+        p.codes.add(state.fips)
+        p.states[state.state] = p.states[place_key(state.name)] = state.fips
+        p.postal[state.fips] = state.state
+    for entries, table in ((g.counties, p.counties), (g.places, p.cities)):
+        for candidates in entries.values():
+            for c in candidates:
+                j = c.jurisdiction
+                p.codes.add(j.fips)
+                key = (place_key(j.name), j.state)
+                if key not in table or table[key][0] < c.size:
+                    table[key] = (c.size, j.fips)
+                p.names.add(key[0])
     return p
 
 
