@@ -93,8 +93,7 @@ def cmd_eval(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def cmd_reclassify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from watcher.classify_cli import reclassify
-
-    from watcher.story_desk import publisher_of
+    from watcher.sources.base import publisher_of
 
     publishers = {s.name: publisher_of(s) for s in _config(args, env).sources}
     counts = reclassify(_state(args, env), publishers)

@@ -15,17 +15,22 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 from datetime import datetime, timezone
+from typing import Protocol
 
 from watcher.config import Config
 from watcher.detect import Change, detect, identify
 from watcher.domain import Entry, FetchResult, FetchStatus, Item, SourceState, Verdict
 from watcher.fetch import Fetcher
-from watcher.sources.base import ParseError, SourceKind, SourceOptions, kind_class
+from watcher.sources.base import (
+    ParseError,
+    SourceKind,
+    SourceOptions,
+    kind_class,
+    publisher_of,
+)
 from watcher.store import polls as sql
 from watcher.store.db import Database
-from watcher.story_desk import publisher_of
 from watcher.text import digest
 
 log = logging.getLogger("watcher.poll")

@@ -12,39 +12,13 @@ import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
-from watcher.sources.base import SourceOptions
-from watcher.stories import ClusterConfig, StoryIndex, StoryInput, StoryState
+from watcher.sources.base import SourceOptions, publisher_of
 from watcher.store import stories as sql
 from watcher.store.polls import StoredChange
+from watcher.stories import ClusterConfig, StoryIndex, StoryInput, StoryState
 
 log = logging.getLogger("watcher.stories")
-
-_HOSTS = {
-    "justice.gov": "doj",
-    "ice.gov": "ice",
-    "dhs.gov": "dhs",
-    "whitehouse.gov": "whitehouse",
-    "federalregister.gov": "federal_register",
-    "courtlistener.com": "court",
-    "uscourts.gov": "court",
-    "govinfo.gov": "court",
-    "supremecourt.gov": "court",
-}
-
-
-def publisher_of(source: SourceOptions) -> str:
-    """Who publishes a source: as configured, else judged by its host (state and city .gov sites
-    are `state`), else news."""
-    if source.publisher:
-        return source.publisher
-    host = (urlsplit(source.url).hostname or "").lower()
-    for suffix, publisher in _HOSTS.items():
-        if host == suffix or host.endswith("." + suffix):
-            return publisher
-    return "state" if host.endswith(".gov") or host.endswith(".us") else "news"
-
 
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)

@@ -9,6 +9,7 @@ body to entries. Kinds register themselves with `@register`.
 from __future__ import annotations
 
 from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,6 +54,31 @@ class SourceOptions(BaseModel):
         if not v.startswith(("http://", "https://")):
             raise ValueError(f"url must start with http:// or https://, got {v!r}")
         return v
+
+
+_HOSTS = {
+    "justice.gov": "doj",
+    "ice.gov": "ice",
+    "dhs.gov": "dhs",
+    "whitehouse.gov": "whitehouse",
+    "federalregister.gov": "federal_register",
+    "courtlistener.com": "court",
+    "uscourts.gov": "court",
+    "govinfo.gov": "court",
+    "supremecourt.gov": "court",
+}
+
+
+def publisher_of(source: SourceOptions) -> str:
+    """Who publishes a source: as configured, else judged by its host (state and city .gov sites
+    are `state`), else news."""
+    if source.publisher:
+        return source.publisher
+    host = (urlsplit(source.url).hostname or "").lower()
+    for suffix, publisher in _HOSTS.items():
+        if host == suffix or host.endswith("." + suffix):
+            return publisher
+    return "state" if host.endswith(".gov") or host.endswith(".us") else "news"
 
 
 class SourceKind:
