@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P
 
@@ -59,8 +60,9 @@ def lower_pattern(pattern: str) -> str:
 # --- splitting a pattern into alternatives -------------------------------------------------
 
 
-def _group_end(src: str, i: int) -> int:
-    """The index of the `)` closing the group opened at src[i] == '('; -1 if unbalanced."""
+def _bare(src: str, i: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth after it) of each character outside escapes and
+    character classes, from src[i] on."""
     depth, in_class = 0, False
     while i < len(src):
         ch = src[i]
@@ -76,41 +78,27 @@ def _group_end(src: str, i: int) -> int:
                 i += 1
             if src[i + 1 : i + 2] == "]":
                 i += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            yield i, ch, depth
         i += 1
-    return -1
+
+
+def _group_end(src: str, i: int) -> int:
+    """The index of the `)` closing the group opened at src[i] == '('; -1 if unbalanced."""
+    return next((j for j, ch, depth in _bare(src, i) if ch == ")" and depth == 0), -1)
 
 
 def split_top(src: str) -> list[str]:
     """The top-level `|` alternatives of a pattern."""
-    parts, start, depth, in_class, i = [], 0, 0, False, 0
-    while i < len(src):
-        ch = src[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            if ch == "]":
-                in_class = False
-        elif ch == "[":
-            in_class = True
-            if src[i + 1 : i + 2] == "^":
-                i += 1
-            if src[i + 1 : i + 2] == "]":
-                i += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(src[start:i])
-            start = i + 1
-        i += 1
+    parts, start = [], 0
+    for j, ch, depth in _bare(src):
+        if ch == "|" and depth == 0:
+            parts.append(src[start:j])
+            start = j + 1
     parts.append(src[start:])
     return parts
 
