@@ -28,6 +28,7 @@ import httpx
 
 from watcher.config import FetchSettings
 from watcher.domain import FetchResult, FetchStatus
+from watcher.transport import aiohttp_transport, cause, timed_out
 
 
 class HostGate:
@@ -80,19 +81,6 @@ class TooManyRedirects(Exception):
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-def _cause(e: BaseException) -> str:
-    """The underlying error, named: the transport maps many aiohttp errors to one httpx class."""
-    root = e.__cause__ or e
-    text = str(root).strip().splitlines()[0] if str(root).strip() else ""
-    return f"{type(root).__name__}: {text}"[:300] if text else type(root).__name__
-
-
-def default_transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
-    from httpx_aiohttp import AiohttpTransport
-
-    return AiohttpTransport(limits=httpx.Limits(max_connections=settings.concurrency, keepalive_expiry=30.0))
-
-
 class Fetcher:
     """Polls URLs politely. Use as `async with Fetcher(settings, ua) as f:`."""
 
@@ -110,7 +98,7 @@ class Fetcher:
         self._gates: dict[str, HostGate] = {}
         self._urls: dict[str, httpx.URL] = {}
         self._all = asyncio.Semaphore(settings.concurrency)
-        self._transport = transport or default_transport(settings)
+        self._transport = transport or aiohttp_transport(settings.concurrency)
         self._base_headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
         self._timeouts = {
             "timeout": {
@@ -173,10 +161,7 @@ class Fetcher:
         except TooManyRedirects:
             return self._failed(f"more than {self.settings.max_redirects} redirects", started, transient=False)
         except httpx.HTTPError as e:
-            # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout: judge by the cause
-            root = e.__cause__ or e
-            timed_out = isinstance(root, (TimeoutError, httpx.TimeoutException)) or "Timeout" in type(root).__name__
-            return self._failed(f"timed out ({_cause(e)})" if timed_out else _cause(e), started)
+            return self._failed(f"timed out ({cause(e)})" if timed_out(e) else cause(e), started)
         except (OSError, ValueError) as e:  # bad URLs, sockets, decoders
             return self._failed(f"{type(e).__name__}: {e}"[:300], started)
 

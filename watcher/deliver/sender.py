@@ -25,21 +25,10 @@ from watcher.deliver.webhooks import headers as signed_headers
 from watcher.deliver.webhooks import secret_key
 from watcher.domain import Delivery
 from watcher.fetch import parse_retry_after
+from watcher.transport import aiohttp_transport, cause, timed_out
 
 ANSWER_BYTES = 64 * 1024  # of a response body, read (so the connection can be reused) and kept for the operator
 RESOLVE_TTL = 60.0  # seconds a vetted lookup is reused
-
-
-def _cause(e: BaseException) -> str:
-    root = e.__cause__ or e
-    text = str(root).strip().splitlines()[0] if str(root).strip() else ""
-    return f"{type(root).__name__}: {text}"[:300] if text else type(root).__name__
-
-
-def default_transport() -> httpx.AsyncBaseTransport:
-    from httpx_aiohttp import AiohttpTransport
-
-    return AiohttpTransport(limits=httpx.Limits(max_connections=512, keepalive_expiry=30.0))
 
 
 class WebhookSender:
@@ -56,7 +45,7 @@ class WebhookSender:
     ):
         self.settings = settings
         self.user_agent = user_agent
-        self._transport = transport or default_transport()
+        self._transport = transport or aiohttp_transport(512)
         self._resolve = resolve
         self._clock = clock
         self._lookups: dict[tuple[str, int], tuple[float, list[str]]] = {}
@@ -111,13 +100,11 @@ class WebhookSender:
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as e:
-            # httpx-aiohttp maps every aiohttp connection error (a reset, a refusal) to a timeout: judge by the cause
-            root = e.__cause__ or e
-            if isinstance(root, (TimeoutError, httpx.TimeoutException)) or "Timeout" in type(root).__name__:
+            if timed_out(e):
                 return Attempt(ok=False, error=f"no answer within {self.settings.timeout:g}s")
-            return Attempt(ok=False, error=_cause(e))
+            return Attempt(ok=False, error=cause(e))
         except (httpx.HTTPError, OSError) as e:
-            return Attempt(ok=False, error=_cause(e))
+            return Attempt(ok=False, error=cause(e))
         return judge(response.status_code, response.headers, answer, time.time())
 
 
