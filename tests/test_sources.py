@@ -123,6 +123,38 @@ def test_entity_declarations_are_refused():
         make("feed").parse(xxe)
 
 
+_ACCENTED = '<rss version="2.0"><channel><title>t</title><item><title>Año — “Señor”</title><guid>1</guid>' \
+    '<description>café</description></item></channel></rss>'
+
+
+@pytest.mark.parametrize("parser", ["auto", "feedparser"])
+@pytest.mark.parametrize(("declared", "codec", "bom"), [
+    ("iso-8859-1", "utf-8", b"\xef\xbb\xbf"),  # a UTF-8 feed whose declaration was never updated
+    ("utf-16", "utf-16-le", b"\xff\xfe"),
+    ("iso-8859-1", "utf-16-be", b"\xfe\xff"),
+    ("utf-8", "utf-32-le", b"\xff\xfe\x00\x00"),
+])
+def test_a_byte_order_mark_decides_the_encoding(parser, declared, codec, bom):
+    body = bom + (f'<?xml version="1.0" encoding="{declared}"?>' + _ACCENTED).encode(codec)
+    [entry] = make("feed", parser=parser).parse(body)
+    assert (entry.title, entry.summary) == ("Año — “Señor”", "café")
+
+
+def test_declared_latin1_without_a_mark_is_read_as_declared():
+    body = '<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>t</title>' \
+        '<item><title>Año café</title><guid>1</guid></item></channel></rss>'
+    [entry] = make("feed").parse(body.encode("iso-8859-1"))
+    assert entry.title == "Año café"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-16"])
+def test_entity_declarations_in_utf16_are_refused(codec):
+    bomb = '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>' \
+        '<rss version="2.0"><channel><title>&b;</title><item><title>&b;</title><guid>1</guid></item></channel></rss>'
+    with pytest.raises(ParseError, match="entities"):
+        make("feed").parse(bomb.encode(codec))
+
+
 def test_json_errors_are_parse_errors():
     src = make("json", preset="doj")
     with pytest.raises(ParseError, match="not JSON"):

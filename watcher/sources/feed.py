@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import re
 from typing import Any, Literal
 
 import fastfeedparser
@@ -14,6 +16,19 @@ from watcher.text import html_to_text, one_line, parse_date
 # Real feeds never declare entities; a feed that does is refused before any
 # parser sees it (billion laughs, external entities).
 _ENTITY_DECL = b"<!ENTITY"
+# The same declaration in a UTF-16 document that has no byte-order mark.
+_ENTITY_DECL_16 = ("<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be"))
+
+# A byte-order mark decides the encoding, whatever the XML declaration says (XML 1.0
+# appendix F, RFC 7303 section 3): UTF-32's marks first, as they begin with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECLARED_ENCODING = re.compile(rb"""\A(<\?xml[^>]*?\sencoding\s*=\s*)(["'])[^"']*\2""")
 
 
 class FeedOptions(SourceOptions):
@@ -35,7 +50,9 @@ class Feed(SourceKind):
 
 
 def parse_feed(body: bytes, fast: bool = True) -> list[Entry]:
-    if _ENTITY_DECL in body[:65536].upper():
+    body = _by_bom(body)
+    head = body[:65536]
+    if _ENTITY_DECL in head.upper() or any(d in head for d in _ENTITY_DECL_16):
         raise ParseError("document declares XML entities; refused")
     if fast:
         try:
@@ -46,6 +63,22 @@ def parse_feed(body: bytes, fast: bool = True) -> list[Entry]:
         except Exception:  # noqa: BLE001 - any failure of the fast path means: try the careful one
             pass
     return _slow_parse(body)
+
+
+def _by_bom(body: bytes) -> bytes:
+    """A document with a byte-order mark, as UTF-8 without the mark and with its declaration saying so.
+
+    The parsers would otherwise believe a declaration that contradicts the mark (a UTF-8 feed
+    declared iso-8859-1 read as mojibake). A document its mark cannot decode is left as it is,
+    for the parsers to refuse."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            try:
+                text = body[len(bom) :].decode(codec)
+            except UnicodeDecodeError:
+                return body
+            return _DECLARED_ENCODING.sub(rb'\1"utf-8"', text.encode("utf-8"), count=1)
+    return body
 
 
 def _fast_entry(e: Any) -> Entry:
