@@ -204,3 +204,35 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
         for s in fam.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
+
+
+def test_a_source_removed_from_the_config_leaves_the_dashboard_and_metrics(feed_server, tmp_path):
+    feed_server.routes["/news.xml"] = Route(rss(FILLER))
+    feed_server.routes["/retired.xml"] = Route(rss(FILLER))
+    sources = [{"name": name, "kind": "feed", "url": feed_server.url(f"/{name}.xml"), "every": f"{EVERY}s"}
+               for name in ("news", "retired")]
+    state = tmp_path / "state"
+    daemon = Daemon(write_config(tmp_path / "two.yaml", sources), state, {})
+    try:
+        web = httpx.Client(base_url=daemon.url, timeout=10)
+        assert _wait(lambda: _db(state, "SELECT COUNT(*) FROM sources WHERE baseline_done = 1") == [(2,)], 10)
+        assert "retired" in web.get("/").text
+        assert ("watcher_source_polls_total", (("source", "retired"),)) in _samples(web.get("/metrics").text)
+    finally:
+        daemon.stop()
+
+    daemon = Daemon(write_config(tmp_path / "one.yaml", sources[:1]), state, {})
+    try:
+        web = httpx.Client(base_url=daemon.url, timeout=10)
+        assert _wait(lambda: web.get("/readyz").status_code == 200, 10)
+        home, samples = web.get("/").text, _samples(web.get("/metrics").text)
+        assert "news" in home and "retired" not in home
+        assert ("watcher_source_polls_total", (("source", "news"),)) in samples
+        assert not [key for key in samples if ("source", "retired") in key[1] and key[0].startswith("watcher_source_")]
+        # its items stay in the store and in the item counts
+        assert sum(v for (n, lab), v in samples.items() if n == "watcher_items" and ("source", "retired") in lab) > 0
+        # its state is kept: no new baseline when it comes back
+        assert _db(state, "SELECT baseline_done FROM sources WHERE name = 'retired'") == [(1,)]
+    finally:
+        daemon.stop()
+    assert daemon.proc.returncode == 0, daemon.log.read_text()[-2000:]

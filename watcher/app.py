@@ -256,6 +256,7 @@ def public_site(config: Config, db: Database, daemon: Daemon) -> Site:
         latency=daemon.latency,
         secrets=secrets,
         started_at=time.time(),
+        sources=frozenset(s.name for s in config.sources),
     )
 
 

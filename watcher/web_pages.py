@@ -14,6 +14,7 @@ pollers on the event loop. Every HTML page carries a Content-Security-Policy tha
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from watcher import feeds, metrics, web_view
 from watcher.feeds import QueryError, StoryQuery
+from watcher.domain import SourceState
 from watcher.store import views
 
 log = logging.getLogger("watcher.web")
@@ -53,6 +55,12 @@ class Site:
     secrets: Sequence[str] = field(default_factory=tuple)  # values blanked out of anything shown
     clock: Callable[[], float] = time.time
     started_at: float | None = None
+    # the configured sources' names: the state of a source removed from the config stays in the
+    # store (re-adding it resumes without a new baseline) but is no longer shown; None shows all
+    sources: frozenset[str] | None = None
+
+    def configured(self, states: Sequence[SourceState]) -> list[SourceState]:
+        return [s for s in states if self.sources is None or s.name in self.sources]
 
 
 def _render(site: Site, template: str, **ctx: object) -> str:
@@ -84,7 +92,7 @@ def add_routes(app: web.Application, site: Site) -> None:
 
     def dashboard_page(q: StoryQuery) -> Callable[[sqlite3.Connection], str]:
         def page(conn: sqlite3.Connection) -> str:
-            d = web_view.dashboard(stories_for(q)(conn), views.source_health(conn), q, site.secrets)
+            d = web_view.dashboard(stories_for(q)(conn), site.configured(views.source_health(conn)), q, site.secrets)
             return _render(site, "web/dashboard.html", d=d)
         return page
 
@@ -132,7 +140,9 @@ def add_routes(app: web.Application, site: Site) -> None:
 
     async def prometheus(request: web.Request) -> web.Response:
         def build(conn: sqlite3.Connection) -> str:
-            return metrics.render(views.counts(conn), site.latency, site.clock(), site.started_at)
+            c = views.counts(conn)
+            c = dataclasses.replace(c, sources=site.configured(c.sources))
+            return metrics.render(c, site.latency, site.clock(), site.started_at)
 
         text = await site.reader.run(build)
         return web.Response(text=text, headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"})
