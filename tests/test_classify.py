@@ -152,6 +152,30 @@ def test_official_stands_for_government_and_common_word_towns_are_ignored():
     assert not any(j.name in {"Police", "Justice", "Mayor", "Brandon", "Johnson"} for j in v.jurisdictions)
 
 
+def test_city_and_county_with_an_ampersand():
+    v = classify("City & County of San Francisco sues over sanctuary grant conditions",
+                 "The City & County of San Francisco challenged the conditions on Byrne JAG grants in federal court.")
+    assert names(v) == {("San Francisco", "CA")}
+
+
+def test_sanctuary_beside_a_fight_or_its_funds_is_a_signal():
+    assert classify("Judge blocks Trump's sanctuary crackdown", "The order halts the administration's effort.").relevant
+    assert classify("Counties brace for sanctuary grant cuts", "Officials expect letters within weeks.").relevant
+    assert not classify("Women's Sanctuary receives grant funding",
+                        "The shelter for survivors of domestic violence received $50,000 from the county.").relevant
+    assert not classify("Bird sanctuary funding approved", "The refuge will restore nesting habitat.").relevant
+
+
+def test_a_mayor_by_title_and_surname_when_only_one_mayor_has_it():
+    v = classify("Mayor Wu defends sanctuary ordinance at House hearing",
+                 "Mayor Wu testified that the Trust Act keeps local police out of federal immigration enforcement.")
+    assert ("Boston", "MA") in names(v)
+    # a Mayor Johnson other than the one in the table, named in full, is not taken for him
+    v = classify("Dallas mayor says city is no sanctuary city",
+                 "Mayor Eric Johnson said Dallas police honor ICE detainers.")
+    assert names(v) == {("Dallas", "TX")}
+
+
 def test_verdict_shape():
     v = classify("Sanctuary city ordinance passes council", "The Denver City Council passed an ordinance limiting "
                  "cooperation with ICE.")

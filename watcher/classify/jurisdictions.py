@@ -143,7 +143,7 @@ def _list_neighbours(text: str, mentions: list[Mention], i: int) -> list[Mention
 
 
 @functools.cache
-def _official_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, tuple[str, str]]]:
+def _official_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, tuple[str, str]], dict[str, str]]:
     rules = place_rules()["officials"]
     titled: dict[str, tuple[str, str]] = {}
     for table, title in (("governors", "gov"), ("attorneys_general", "ag")):
@@ -152,13 +152,18 @@ def _official_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, tu
             titled[surname] = (titled[surname][0] + " " + title + ":" + st, "")
     # \b(Abbott|Brown|...)\b, written so that `re` skips to the possible first letters
     surnames = re.compile("(" + word_alternation(sorted(titled, key=len, reverse=True)) + r")\b(?!\s+[A-Z])")
-    mayors = re.compile("(" + word_alternation(list(rules["mayors"])) + r")\b")
-    return surnames, mayors, titled
+    # a mayor by full name, or by title and surname where the surname is one mayor's ("Mayor Wu")
+    by_surname: dict[str, list[str]] = {}
+    for full in rules["mayors"]:
+        by_surname.setdefault(full.split()[-1], []).append(full)
+    named = {f"Mayor {last}": fulls[0] for last, fulls in by_surname.items() if len(fulls) == 1}
+    mayors = re.compile("(" + word_alternation([*rules["mayors"], *named]) + r")\b")
+    return surnames, mayors, titled, named
 
 
 def _officials(text: str) -> list[Jurisdiction]:
     rules, g, pats = place_rules()["officials"], gazetteer(), _patterns()
-    surnames, mayors, titled = _official_patterns()
+    surnames, mayors, titled, named = _official_patterns()
     found: list[Jurisdiction] = []
     for m in surnames.finditer(text):
         before = text[max(0, m.start() - 40) : m.start()]
@@ -167,7 +172,7 @@ def _officials(text: str) -> list[Jurisdiction]:
             if pats[title].search(before):
                 found.append(g.by_postal[st])
     for m in mayors.finditer(text):
-        name, st = rules["mayors"][m.group(1)].rsplit(" ", 1)
+        name, st = rules["mayors"][named.get(m.group(1), m.group(1))].rsplit(" ", 1)
         k = place_key(name)
         if k in g.states or st == "DC":
             found.append(g.by_postal[st])

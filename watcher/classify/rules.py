@@ -252,6 +252,8 @@ def gazetteer() -> Gazetteer:
                 g.places.setdefault(place_key(j.name), []).append(Candidate(j, size))
     for text, a in place_rules()["aliases"].items():
         g.aliases[text] = Jurisdiction(a["name"], a["state"], a["kind"], a["fips"])
+        if " and " in text:  # "City & County of San Francisco" is as common
+            g.aliases[text.replace(" and ", " & ")] = g.aliases[text]
     return g
 
 
