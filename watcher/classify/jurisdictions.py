@@ -26,6 +26,20 @@ from watcher.classify.place_index import candidate_spans
 from watcher.classify.rules import Candidate, gazetteer, place_key, place_rules
 from watcher.domain import Jurisdiction
 
+# before a state: an unknown place it locates ("in National Harbor, Maryland")
+_LOCATED_PLACE = re.compile(r"\b(?:in|at|near|outside|from)\s+((?:[A-Z][\w.'-]*\s+){0,3}[A-Z][\w.'-]*),\s*$")
+# before a city or county: an article that makes the name a modifier ("on a San Francisco pier")
+_MODIFIER_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
+# a state name that also names the federal government ("a matter reserved to Washington") counts only
+# with one of these after it, or in a list of states
+_STATE_CUE_AFTER = re.compile(
+    r"(?:'s)?\s+(?:state|gov\.|governor|attorney general|legislature|lawmakers|law|laws|officials|residents|voters|"
+    r"senate|house|department|agencies|sheriffs?|counties|cities)\b", re.IGNORECASE)
+_STATE_CUE_BEFORE = re.compile(r"\b(?:state of|states of(?: [\w ,]+)?)\s+$", re.IGNORECASE)
+_METONYMS = frozenset({"WASHINGTON"})
+# after a name in a list: a capitalised word makes it a person's first name ("Wu of Boston, Brandon Johnson of")
+_FIRST_NAME_AFTER = re.compile(r" [A-Z][a-z]")
+
 # after an upper-case place name: a dateline ("BOSTON —", "ST. PAUL, Minn. —", "CHICAGO (AP) —")
 _DATELINE = re.compile(r"(?:,\s*[A-Z][A-Za-z.]*(?:\s[A-Z][A-Za-z.]*)?)?(?:\s*\([A-Za-z]+\))?\s*(?:[—–]|--?\s)")
 
@@ -183,7 +197,7 @@ def _officials(text: str) -> list[Jurisdiction]:
     return found
 
 
-def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention]) -> bool:
+def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention], mentions: list[Mention]) -> bool:
     before, after = text[max(0, m.start - 30) : m.start], text[m.end : m.end + 40]
     if re.search(r"\b(?:city of|mayors? of)\s+$", before, re.I) or re.match(
         r"(?:'s)?\s+(?:mayors?|city|police|NYPD|(?:Bill de Blasio|Eric Adams))\b", after, re.I
@@ -197,9 +211,32 @@ def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention]) -> bool:
     if kinds:
         cities = sum(k in ("city", "county") or (k == "alias") for k in kinds)
         return cities > len(kinds) - cities
-    has_city = "New York City" in text or "NYC" in text
     state_cue = re.search(r"state of New York|New York State|New York(?:'s)? (?:Gov|Governor|Attorney General|state law)", text)
-    return bool(has_city and not state_cue)
+    if state_cue:
+        return False
+    if "New York City" in text or "NYC" in text or _names_city_mayor(text, "New York City"):
+        return True
+    # the other places the item names are all cities or counties ("Los Angeles ... and New York")
+    others = [n.kind for n in mentions if n is not m and n.accepted and not n.incidental and n.kind != "new_york"]
+    return bool(others) and all(k in ("city", "county", "alias") for k in others)
+
+
+@functools.cache
+def _city_mayors(city: str) -> tuple[str, ...]:
+    """How the mayors of `city` in the officials table are named: in full, and as "Mayor <surname>"."""
+    names = [full for full, place in place_rules()["officials"]["mayors"].items() if place.rsplit(" ", 1)[0] == city]
+    return tuple(names + [f"Mayor {full.split()[-1]}" for full in names])
+
+
+def _names_city_mayor(text: str, city: str) -> bool:
+    return any(name in text for name in _city_mayors(city))
+
+
+def _state_cued(text: str, m: Mention, mentions: list[Mention], i: int) -> bool:
+    """Whether a state name that can also stand for the federal government names the state here."""
+    if _STATE_CUE_AFTER.match(text, m.end) or _STATE_CUE_BEFORE.search(text[max(0, m.start - 60) : m.start]):
+        return True
+    return any(n.kind in ("state", "new_york") for n in _list_neighbours(text, mentions, i))
 
 
 def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Jurisdiction, ...]:
@@ -208,7 +245,7 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
     `known`: `text.lower()` and its `word_starts`, when the caller has them."""
     if not text:
         return ()
-    pats = _patterns()
+    pats, g = _patterns(), gazetteer()
     mentions = _find_mentions(text)
     named_states = {m.options[0].jurisdiction.state for m in mentions if m.kind == "state"}
     window_starts = _WindowStarts(text, known)
@@ -225,7 +262,7 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
 
     # a list that holds an accepted place makes its other places count too
     for i, m in enumerate(mentions):
-        if m.kind == "city" and not m.accepted:
+        if m.kind == "city" and not m.accepted and not _FIRST_NAME_AFTER.match(text, m.end):
             person = pats["person_before"].search(text[max(0, m.start - 30) : m.start])
             if not person and any(n.accepted and not n.incidental for n in _list_neighbours(text, mentions, i)):
                 m.incidental = _incidental(text, m, window_starts)
@@ -237,15 +274,23 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
             state = m.options[0].jurisdiction.state
             if any(c.jurisdiction.state == state for c in prev.options):
                 m.incidental = True
+    for i, m in enumerate(mentions):
+        if m.kind in ("state", "new_york") and not m.incidental:
+            located = _LOCATED_PLACE.search(text[max(0, m.start - 60) : m.start])
+            if located and place_key(located.group(1)) not in g.states and not any(
+                n.end > m.start - 60 and n.end <= m.start and n.kind != "city" for n in mentions[:i]
+            ):
+                m.incidental = True
+            elif place_key(m.text) in _METONYMS and not _state_cued(text, m, mentions, i):
+                m.incidental = True
 
     context_states = named_states
     out: dict[tuple[str, str], Jurisdiction] = {}
-    g = gazetteer()
     for i, m in enumerate(mentions):
         if not m.accepted or m.incidental:
             continue
         if m.kind == "new_york":
-            city = _new_york_is_city(text, m, _list_neighbours(text, mentions, i))
+            city = _new_york_is_city(text, m, _list_neighbours(text, mentions, i), mentions)
             j = g.aliases["New York City"] if city else m.options[0].jurisdiction
         else:
             j = _pick(m.options, context_states).jurisdiction
@@ -273,7 +318,7 @@ def _city_accepted(text: str, m: Mention, named_states: set[str], window_starts:
             pats["person_before"].search(text[max(0, m.start - 30) : m.start]) and m.start >= _sentence_case_from(text)
         ):
             return True
-        if pats["cue_after"].match(after):
+        if pats["cue_after"].match(after) and not (best.size < 10000 and _sentence_start(text, m.start)):
             return True
     if _state_after(after):
         return True
@@ -284,10 +329,19 @@ def _city_accepted(text: str, m: Mention, named_states: set[str], window_starts:
     return not word and pats["cue_before"].test(before, low, starts)
 
 
+def _sentence_start(text: str, at: int) -> bool:
+    before = text[max(0, at - 3) : at]
+    return at == 0 or before.endswith("\n") or bool(re.search(r"[.!?]\s+$", before))
+
+
 def _incidental(text: str, m: Mention, window_starts: _WindowStarts) -> bool:
     """Whether a mention only locates something else (a court, a venue, a field office, a dateline)."""
     pats = _patterns()
     after = text[m.end : m.end + 40]
+    if m.kind in ("city", "county") and _MODIFIER_BEFORE.search(text[max(0, m.start - 4) : m.start]) and not pats[
+        "cue_after"
+    ].match(after):
+        return True  # "a San Francisco pier": the name describes something else
     if m.kind in ("city", "state", "new_york") and pats["incidental_after"].match(after):
         return True
     if m.kind in ("state", "new_york") and pats["state_adjective"].match(after):
