@@ -186,6 +186,9 @@ def test_deliveries_to_a_removed_webhook_are_cancelled_not_sent_and_never_resurr
 
         retried = run_cli(*args, "deliveries", "retry", "--all").stdout
         assert retried.startswith("0 deliveries due now"), retried
+        one = rows(state, "SELECT id FROM deliveries WHERE status = 'cancelled' LIMIT 1")[0][0]
+        assert "cancelled (webhook removed from the config); not retried" in run_cli(
+            *args, "deliveries", "retry", one).stdout
         config(tmp_path, both)  # and puts it back: what was cancelled stays cancelled
         server.hooks["/gone"] = Hook()
         again = last_json(run_cli(*args, "deliver", "--once", env=ENV).stdout)
