@@ -235,10 +235,9 @@ class Mailer:
         sub = self.subscribers.get(d.subscriber)
         state = await self.db.run(sql.get_subscription, d.subscriber)
         if sub is None or (state is not None and state.unsubscribed_at is not None):
-            if sub is None:
-                await self.db.write(sql.drop, d, sql.REMOVED, self.clock(), self.owner, DeliveryStatus.CANCELLED)
-            else:
-                await self.db.write(sql.drop, d, "unsubscribed", self.clock(), self.owner)
+            removed = (sql.REMOVED, DeliveryStatus.CANCELLED) if sub is None else ("unsubscribed", DeliveryStatus.DEAD)
+            with contextlib.suppress(ClaimLost):  # another sender has it now, and will see the same
+                await self.db.write(sql.drop, d, removed[0], self.clock(), self.owner, removed[1])
             return
         try:
             stories = await self.stories_of(d.subscriber, await self.db.run(sql.contents, d.id), work.cache)
