@@ -16,6 +16,7 @@ import httpx
 
 from watcher.config import Config, SmtpSettings
 from watcher.deliver.enqueue import Enqueuer
+from watcher.deliver.lease import mail_lease, webhook_lease
 from watcher.deliver.mailer import Mailer
 from watcher.deliver.outbox import DeliverSummary, Outbox
 from watcher.deliver.policy import RetryPolicy
@@ -76,7 +77,9 @@ async def open_outbox(
     async with WebhookSender(config.settings.webhooks, config.settings.user_agent, transport=transport) as sender:
         channel = WebhookChannel(config.webhooks, config.secrets, sender)
         endpoints = [(h.name, h.url) for h in config.webhooks if h.enabled]
-        yield Outbox(db, [channel], retry_policy(config), endpoints=endpoints, bell=bell, tick=tick)
+        yield Outbox(db, [channel], retry_policy(config), endpoints=endpoints,
+                     configured=[h.name for h in config.webhooks],
+                     lease_for=webhook_lease(config.settings.webhooks), bell=bell, tick=tick)
 
 
 DEFAULT_SENDER = "Sanctuary Watch <alerts@localhost>"
@@ -120,6 +123,7 @@ async def open_mailer(
         policy=RetryPolicy(schedule=retry, jitter=0.2),
         bounce_limit=smtp.bounce_limit if smtp is not None else 3,
         connections=smtp.connections if smtp is not None else 1,
+        lease_for=mail_lease(smtp),
         bell=bell, tick=tick, clock=clock,
     )
     yield mailer

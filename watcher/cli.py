@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("deliveries", cmd_deliveries, "inspect the outbox, or make failed and dead deliveries due now")
     actions = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
     ap = actions.add_parser("list", help="the newest deliveries, as a table", description="the newest deliveries, as a table")
-    ap.add_argument("--status", choices=("pending", "failed", "sent", "dead"), help="only deliveries in this status")
+    ap.add_argument("--status", choices=("pending", "failed", "sent", "dead", "cancelled"),
+                    help="only deliveries in this status")
     ap.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
     ap = actions.add_parser("retry", help="make a delivery (or all failed and dead ones) due now",
                             description="make a delivery (or all failed and dead ones) due now")

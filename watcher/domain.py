@@ -221,6 +221,7 @@ class DeliveryStatus(str, enum.Enum):
     FAILED = "failed"  # an attempt failed; waiting on backoff until next_attempt_at
     SENT = "sent"
     DEAD = "dead"  # retries exhausted (or refused for good): kept, retryable by hand
+    CANCELLED = "cancelled"  # its recipient left the config: kept, final, never sent
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,8 @@ class Delivery:
     last_error: str | None = None
     last_status: int | None = None
     sent_at: float | None = None
+    claimed_by: str | None = None  # the sender holding it (deliver/lease.py), until claim_until
+    claim_until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -294,3 +297,5 @@ class Digest:
     last_error: str | None = None
     last_status: int | None = None
     sent_at: float | None = None
+    claimed_by: str | None = None  # the sender holding it (deliver/lease.py), until claim_until
+    claim_until: float | None = None

@@ -98,7 +98,7 @@ def render(c: Counts, latency: LatencyHistogram | None, now: float, started_at: 
              [({"source": s, "relevant": "true" if r else "false"}, n) for (s, r), n in sorted(c.items.items())])
     w.family("watcher_stories", "gauge", "Stories by kind, and whether anyone was alerted to them.",
              [({"kind": k, "alerted": "true" if a else "false"}, n) for (k, a), n in sorted(c.stories.items())])
-    w.family("watcher_deliveries", "gauge", "Deliveries by channel and status (pending, failed, sent, dead).",
+    w.family("watcher_deliveries", "gauge", "Deliveries by channel and status (pending, failed, sent, dead, cancelled).",
              [({"channel": ch, "status": st}, n) for (ch, st), n in sorted(c.deliveries.items())])
     channels = sorted({ch for ch, _ in c.deliveries} | {"email", "webhook"})
     depth = {ch: sum(n for (c2, st), n in c.deliveries.items() if c2 == ch and st in ("pending", "failed"))

@@ -45,12 +45,17 @@ def list_deliveries(state: Path, status: str | None, limit: int, out: TextIO) ->
 
 
 def retry(state: Path, delivery_id: str | None, out: TextIO) -> int:
-    """Make one delivery (or every failed and dead one) due now; the outbox sends it next."""
+    """Make one delivery (or every failed and dead one) due now; the outbox sends it next.
+    Cancelled deliveries (their recipient left the config) are final and stay as they are."""
     from watcher.store import mail
 
     with Database(state) as db:
-        if delivery_id is not None and db.run_sync(sql.get_delivery, delivery_id) is None:
+        found = db.run_sync(sql.get_delivery, delivery_id) if delivery_id is not None else None
+        if delivery_id is not None and found is None:
             raise LookupError(f"no delivery {delivery_id!r}")
+        if found is not None and found.status.value == "cancelled":  # final: its recipient left the config
+            print(f"{delivery_id}: cancelled ({found.last_error}); not retried", file=out)
+            return 0
         now = time.time()
         n = _write(db, sql.make_due, delivery_id, now)
         digests = _write(db, mail.make_due, delivery_id, now)

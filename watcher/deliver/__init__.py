@@ -7,4 +7,5 @@
 - `enqueue` — creates deliveries inside the poll's transaction.
 - `sender` — the webhook channel: one POST per attempt, errors mapped once.
 - `outbox` — the worker: one per recipient, in order, concurrent across recipients.
+- `lease` — claims: who may send a delivery now, and for how long (two processes, one state file).
 """

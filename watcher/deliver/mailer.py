@@ -11,6 +11,10 @@ A round has two steps, each committed before the next:
    recipient is a bounce, and `bounce_limit` bounces in a row make the
    subscriber `bouncing`). One connection serves the batch.
 
+Before each attempt the digest is claimed (`store.mail.claim_digest`, a lease:
+deliver/lease.py), so the daemon and `watcher deliver --once` on one state file
+never both send it; on start, claims of senders that died are released.
+
 A crash after (1) leaves a pending digest that is sent after restart with the
 same id, hence the same Message-ID. A crash after the server took the message
 but before its outcome was written sends it again: the one at-least-once gap.
@@ -34,7 +38,7 @@ from email.message import Message
 
 from watcher.config import Subscriber
 from watcher.deliver import digest as digests
-from watcher.deliver import message, tokens
+from watcher.deliver import lease, message, tokens
 from watcher.deliver.policy import RetryPolicy, wait_before
 from watcher.deliver.postman import MailAttempt, Postman
 from watcher.deliver.render import Bodies, Renderer
@@ -42,7 +46,7 @@ from watcher.deliver.schedule import last_due, next_due, utc, zone
 from watcher.domain import DeliveryStatus, Digest, Story
 from watcher.store import mail as sql
 from watcher.store.db import Database
-from watcher.store.outbox import load_story
+from watcher.store.outbox import ClaimLost, load_story
 
 log = logging.getLogger("watcher.mail")
 
@@ -75,6 +79,8 @@ class Mailer:
         policy: RetryPolicy,
         bounce_limit: int = 3,
         connections: int = 1,
+        lease_for: float = 60.0,  # seconds a claim holds: longer than any attempt (lease.mail_lease)
+        owner: str = lease.OWNER,
         bell: asyncio.Event | None = None,
         tick: float = 60.0,
         clock: Callable[[], float] = time.time,
@@ -86,6 +92,8 @@ class Mailer:
         self.subscribers: Mapping[str, Subscriber] = {s.email.lower(): s for s in subscribers}
         self.postman = postman  # makes one postman (one SMTP connection) per sending worker
         self.connections = connections
+        self.lease_for = lease_for
+        self.owner = owner
         self.renderer = renderer
         self.sender = sender
         self.public_url = public_url
@@ -102,6 +110,11 @@ class Mailer:
     async def prepare(self) -> None:
         now = self.clock()
         await self.db.write(sql.sync_subscribers, list(self.subscribers), now)
+        gone = [o for o in await self.db.run(sql.claimants) if lease.dead(o, self.owner)]
+        if gone:
+            n = await self.db.write(sql.release, gone)
+            log.warning("released the claims of senders that died mid-send; sending again",
+                        extra={"digests": n, "senders": len(gone)})
         self._key = await self.db.write(sql.server_secret, "unsubscribe", self.make_key, now)
 
     @property
@@ -214,12 +227,17 @@ class Mailer:
                 return
             await self._send_one(postman, d, work)
 
-    async def _send_one(self, postman: Postman, d: Digest, work: _Round) -> None:
+    async def _send_one(self, postman: Postman, queued: Digest, work: _Round) -> None:
+        now = self.clock()
+        d = await self.db.write(sql.claim_digest, queued.id, self.owner, now, now + self.lease_for)
+        if d is None:
+            return  # sent, claimed or rescheduled by another sender since it was read
         sub = self.subscribers.get(d.subscriber)
         state = await self.db.run(sql.get_subscription, d.subscriber)
         if sub is None or (state is not None and state.unsubscribed_at is not None):
-            reason = "unsubscribed" if sub is not None else "no longer a subscriber in the config"
-            await self.db.write(sql.drop, d, reason, self.clock())
+            removed = (sql.REMOVED, DeliveryStatus.CANCELLED) if sub is None else ("unsubscribed", DeliveryStatus.DEAD)
+            with contextlib.suppress(ClaimLost):  # another sender has it now, and will see the same
+                await self.db.write(sql.drop, d, removed[0], self.clock(), self.owner, removed[1])
             return
         try:
             stories = await self.stories_of(d.subscriber, await self.db.run(sql.contents, d.id), work.cache)
@@ -242,8 +260,12 @@ class Mailer:
             wait = wait_before(d.attempts + 1, self.policy, self.rng())
             status = DeliveryStatus.DEAD if wait is None else DeliveryStatus.FAILED
             next_at = None if wait is None else now + wait
-        state = await self.db.write(sql.record, d, status, next_at, attempt.error, attempt.code, attempt.bounced,
-                                    self.bounce_limit, now)
+        try:
+            state = await self.db.write(sql.record, d, status, next_at, attempt.error, attempt.code, attempt.bounced,
+                                        self.bounce_limit, now, self.owner)
+        except ClaimLost:
+            log.warning("attempt outlived its claim; another sender took the digest over", extra={"digest": d.id})
+            return
         extra = {"digest": d.id, "to": d.subscriber, "error": attempt.error}
         if status is DeliveryStatus.SENT:
             self.sent += 1

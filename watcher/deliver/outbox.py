@@ -9,6 +9,13 @@ through the database's writer before the worker moves on; a crash between a POST
 and that write means the POST is made again after restart, with the same
 `webhook-id` (at-least-once).
 
+Before each attempt the worker claims the delivery (`store.outbox.claim`, a
+lease: deliver/lease.py), so `watcher deliver --once` running beside the daemon,
+or two daemons on one state file, never both send one delivery: a recipient
+whose head delivery another sender holds waits for it, in order. On start,
+claims left by senders that died are released, and deliveries to webhooks no
+longer in the config are cancelled.
+
 The daemon runs `Outbox.run`: workers wake when a poll commits deliveries (the
 `bell`), when the head of their queue comes due, and every `tick` seconds (to see
 `watcher deliveries retry` from another process). `watcher deliver --once` runs
@@ -26,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from watcher.deliver import lease
 from watcher.deliver.policy import Attempt, RetryPolicy, Step, after_attempt
 from watcher.domain import Delivery, DeliveryStatus
 from watcher.store import outbox as sql
@@ -73,6 +81,9 @@ class Outbox:
         policy: RetryPolicy,
         *,
         endpoints: Sequence[tuple[str, str]] = (),  # (name, url) of each webhook, for its live state
+        configured: Sequence[str] | None = None,  # every webhook in the config (enabled or not); None: no sweep
+        lease_for: float = 60.0,  # seconds a claim holds: longer than any attempt (lease.webhook_lease)
+        owner: str = lease.OWNER,
         bell: asyncio.Event | None = None,
         tick: float = 10.0,
         clock: Callable[[], float] = time.time,
@@ -82,6 +93,9 @@ class Outbox:
         self.channels = list(channels)
         self.policy = policy
         self.endpoints = list(endpoints)
+        self.configured = None if configured is None else list(configured)
+        self.lease_for = lease_for
+        self.owner = owner
         self.bell = bell or asyncio.Event()
         self.tick = tick
         self.clock = clock
@@ -92,6 +106,15 @@ class Outbox:
     async def prepare(self) -> None:
         if self.endpoints:
             await self.db.write(sql.sync_endpoints, self.endpoints)
+        gone = [o for o in await self.db.run(sql.claimants) if lease.dead(o, self.owner)]
+        if gone:
+            n = await self.db.write(sql.release, gone)
+            log.warning("released the claims of senders that died mid-send; sending again",
+                        extra={"deliveries": n, "senders": len(gone)})
+        if self.configured is not None:
+            n = await self.db.write(sql.cancel_orphans, self.configured, self.clock())
+            if n:
+                log.warning("cancelled deliveries to webhooks no longer in the config", extra={"deliveries": n})
 
     def _queues(self) -> list[tuple[Channel, str]]:
         return [(ch, t) for ch in self.channels for t in ch.targets()]
@@ -163,23 +186,33 @@ class Outbox:
     async def _work(self, ch: Channel, target: str, stopping: asyncio.Event | None) -> float | None:
         """Send this recipient's due deliveries in order. Returns seconds until its head is due
         (None: nothing queued, or the endpoint is disabled)."""
-        endpoint = await self.db.run(sql.get_endpoint, target) if ch.name == "webhook" else None
-        if endpoint is not None and not endpoint.enabled:
-            return None
         while True:
+            endpoint = await self.db.run(sql.get_endpoint, target) if ch.name == "webhook" else None
+            if endpoint is not None and not endpoint.enabled:
+                return None
             batch = await self.db.run(sql.queue, ch.name, target, BATCH)
             if not batch:
                 return None
-            for d in batch:
+            for queued in batch:
                 now = self.clock()
-                if d.next_attempt_at is not None and d.next_attempt_at > now:
-                    return d.next_attempt_at - now
+                if queued.next_attempt_at is not None and queued.next_attempt_at > now:
+                    return queued.next_attempt_at - now
+                if held_elsewhere(queued, self.owner, now):
+                    return (queued.claim_until or now) - now  # another sender has it: wait, in order
                 if stopping is not None and stopping.is_set():
                     return 0.0
+                d = await self.db.write(sql.claim, queued.id, self.owner, now, now + self.lease_for)
+                if d is None:
+                    break  # sent, claimed or rescheduled by another sender since it was read: read again
                 attempt = await ch.send(d)
                 now = self.clock()
                 step = after_attempt(d.attempts, attempt, endpoint, self.policy, now, self.rng())
-                endpoint = await self.db.write(sql.record_step, d, step, now)
+                try:
+                    endpoint = await self.db.write(sql.record_step, d, step, now, self.owner)
+                except sql.ClaimLost:
+                    log.warning("attempt outlived its claim; another sender took the delivery over",
+                                extra={"channel": ch.name, "target": d.target, "delivery": d.id})
+                    break
                 self._note(ch.name, d, step)
                 if step.status is DeliveryStatus.FAILED:
                     return (step.next_attempt_at or now) - now
@@ -200,3 +233,8 @@ class Outbox:
             log.warning("delivery failed; will retry", extra={**extra, "next_in": round((step.next_attempt_at or 0) - self.clock(), 1)})
         if step.disable is not None:
             log.error("endpoint disabled", extra={"target": d.target, "reason": step.disable})
+
+
+def held_elsewhere(d: Delivery, owner: str, now: float) -> bool:
+    """Whether another sender holds a claim on this delivery whose lease still runs."""
+    return d.claimed_by is not None and d.claimed_by != owner and d.claim_until is not None and d.claim_until > now

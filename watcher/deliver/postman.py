@@ -7,7 +7,9 @@ Every failure is mapped here, once, to a `MailAttempt`:
   failure, anything else — the digest is tried again after a wait.
 
 `SmtpPostman` keeps one connection open across a batch (reconnecting after a
-failure) and sends at most `rate` messages a second. `EmlPostman` writes
+failure) and sends at most `rate` messages a second. `timeout` bounds each SMTP
+command, and one message (connecting included) is cut off after
+`SMTP_ROUND_TRIPS` times that, so no attempt outlasts its claim. `EmlPostman` writes
 `<digest id>.eml` into a directory atomically (temp file, fsync, rename): a
 re-send after a crash overwrites the same file.
 """
@@ -26,6 +28,8 @@ from typing import Protocol
 import aiosmtplib
 
 from watcher.config import SmtpSettings
+
+SMTP_ROUND_TRIPS = 10  # connect, EHLO, STARTTLS, EHLO, AUTH (2), MAIL, RCPT, DATA, the message
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,11 @@ class SmtpPostman:
     async def send(self, digest_id: str, data: bytes, sender: str, recipient: str) -> MailAttempt:
         await self._pace()
         try:
-            if self._client is None or not self._client.is_connected:
-                self._client = self._new_client()
-                await self._client.connect()
-            await self._client.sendmail(sender, [recipient], data)
+            async with asyncio.timeout(SMTP_ROUND_TRIPS * self.settings.timeout):  # in all (deliver/lease.py)
+                if self._client is None or not self._client.is_connected:
+                    self._client = self._new_client()
+                    await self._client.connect()
+                await self._client.sendmail(sender, [recipient], data)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
             await self.aclose()  # start clean: a new connection for the next message
             return judge(e)

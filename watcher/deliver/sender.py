@@ -4,7 +4,8 @@ The request goes straight to one shared httpx transport (the one-method seam,
 `handle_async_request`: aiohttp's connection pool through httpx-aiohttp by
 default; tests may inject `httpx.MockTransport`). Redirects are never followed,
 since a transport does not follow them; an attempt has `timeout` seconds in all,
-connect to answer. The host is resolved and checked (`guard.vet`), then the URL
+connect to answer, after an address lookup that has `timeout` seconds too (so
+no attempt outlasts its claim: deliver/lease.py). The host is resolved and checked (`guard.vet`), then the URL
 is rewritten to the checked address with the original `Host` header and, for
 https, the original name for SNI and certificate checks, so what was checked is
 what is connected to.
@@ -74,7 +75,11 @@ class WebhookSender:
             target = httpx.URL(url)
             host = target.host
             port = target.port or (443 if target.scheme == "https" else 80)
-            addresses = await guard.vet(host, port, allow_private, self._cached_resolve)
+            async with asyncio.timeout(self.settings.timeout):  # the lookup too is bounded (deliver/lease.py)
+                addresses = await guard.vet(host, port, allow_private, self._cached_resolve)
+        except TimeoutError:
+            return Attempt(ok=False, error=f"cannot resolve {host}: no answer within {self.settings.timeout:g}s",
+                           sent=False)
         except guard.Refused as e:
             return Attempt(ok=False, error=str(e), sent=False)
         except (LookupError, httpx.InvalidURL) as e:

@@ -197,6 +197,19 @@ MIGRATIONS: list[Migration] = [
             """
         ),
     ),
+    (
+        # A sender claims a delivery (webhooks) or a digest (email) before it sends it: a lease,
+        # so two processes on one state file never both send one (deliver/lease.py).
+        "0006_claims",
+        _script(
+            """
+            ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+            ALTER TABLE deliveries ADD COLUMN claim_until REAL;
+            ALTER TABLE digests ADD COLUMN claimed_by TEXT;
+            ALTER TABLE digests ADD COLUMN claim_until REAL
+            """
+        ),
+    ),
 ]
 
 

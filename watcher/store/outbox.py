@@ -1,8 +1,11 @@
 """SQL for the outbox: deliveries (one row per recipient per story event) and endpoint state.
 
 A delivery is `pending` (due at next_attempt_at), `failed` (an attempt failed; due
-again at next_attempt_at), `sent`, or `dead` (kept for the operator). The queue of
-one recipient is its pending and failed deliveries, oldest first.
+again at next_attempt_at), `sent`, `dead` (kept for the operator), or `cancelled`
+(its webhook was removed from the config: kept, never sent). The queue of one
+recipient is its pending and failed deliveries, oldest first. A sender claims a
+delivery before each attempt (`claim`) and its outcome clears the claim
+(`record_step`): see deliver/lease.py.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from watcher.domain import (
 SUMMARY_CHARS = 500  # an item's summary in a story, at most (webhook payloads stay small)
 
 _QUEUED = "status IN ('pending', 'failed')"
+
+
+class ClaimLost(Exception):
+    """A sender's claim ran out before its outcome was written, and another sender has it now."""
 
 
 def _utc(ts: float | None) -> datetime | None:
@@ -70,6 +77,8 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         last_error=row["last_error"],
         last_status=row["last_status"],
         sent_at=row["sent_at"],
+        claimed_by=row["claimed_by"],
+        claim_until=row["claim_until"],
     )
 
 
@@ -96,6 +105,49 @@ def queue(conn: sqlite3.Connection, channel: str, target: str, limit: int) -> li
         (channel, target, limit),
     )
     return [_delivery(r) for r in rows]
+
+
+def claim(conn: sqlite3.Connection, delivery_id: str, owner: str, now: float, until: float) -> Delivery | None:
+    """Claim a delivery for one attempt by `owner`, until `until`: only if it is still to be sent, due, not
+    claimed by another sender whose lease runs, and its endpoint is not disabled. Returns it as it now
+    stands, or None: not ours to send."""
+    cur = conn.execute(
+        f"""UPDATE deliveries SET claimed_by = ?, claim_until = ?
+            WHERE id = ? AND {_QUEUED} AND COALESCE(next_attempt_at, 0) <= ?
+              AND (claimed_by IS NULL OR claimed_by = ? OR claim_until <= ?)
+              AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.name = deliveries.target AND e.enabled = 0
+                                                       AND deliveries.channel = 'webhook')""",
+        (owner, until, delivery_id, now, owner, now),
+    )
+    return get_delivery(conn, delivery_id) if cur.rowcount else None
+
+
+def claimants(conn: sqlite3.Connection) -> set[str]:
+    """Every sender holding a claim on a delivery still to be sent, its lease run out or not."""
+    return {r[0] for r in conn.execute(f"SELECT DISTINCT claimed_by FROM deliveries WHERE claimed_by IS NOT NULL AND {_QUEUED}")}
+
+
+def release(conn: sqlite3.Connection, owners: Iterable[str]) -> int:
+    """Drop the claims of these senders (they are gone): what they held is due again at once."""
+    n = 0
+    for owner in owners:
+        n += conn.execute("UPDATE deliveries SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = ?",
+                          (owner,)).rowcount
+    return n
+
+
+def cancel_orphans(conn: sqlite3.Connection, configured: Sequence[str], now: float) -> int:
+    """Webhook deliveries still to be sent to a webhook no longer in the config become `cancelled`, for
+    good. One claimed by a sender whose lease runs is left to that sender's outcome (the next start sees it)."""
+    marks = ",".join("?" * len(configured))
+    known = f"AND target NOT IN ({marks})" if configured else ""
+    cur = conn.execute(
+        f"""UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,
+                                  last_error = 'webhook removed from the config', claimed_by = NULL, claim_until = NULL
+            WHERE channel = 'webhook' AND {_QUEUED} {known} AND (claimed_by IS NULL OR claim_until <= ?)""",
+        (*configured, now),
+    )
+    return cur.rowcount
 
 
 def get_delivery(conn: sqlite3.Connection, delivery_id: str) -> Delivery | None:
@@ -137,21 +189,27 @@ def make_due(conn: sqlite3.Connection, delivery_id: str | None, now: float) -> i
         )
     else:
         cur = conn.execute(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status != 'sent'"
-            " AND digest_id IS NULL",
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ?"
+            " AND status NOT IN ('sent', 'cancelled') AND digest_id IS NULL",
             (now, delivery_id),
         )
     return cur.rowcount
 
 
-def record_step(conn: sqlite3.Connection, delivery: Delivery, step: Step, now: float) -> Endpoint | None:
-    """An attempt's outcome, for the delivery and (webhooks) its endpoint; returns the endpoint's new state."""
-    conn.execute(
-        """UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, last_status = ?,
-                                 sent_at = ? WHERE id = ?""",
+def record_step(conn: sqlite3.Connection, delivery: Delivery, step: Step, now: float,
+                owner: str | None = None) -> Endpoint | None:
+    """An attempt's outcome, for the delivery and (webhooks) its endpoint; returns the endpoint's new state.
+    With `owner`, only while that sender still holds the claim (then cleared); else nothing is written and
+    ClaimLost is raised: the lease ran out and another sender took the delivery over."""
+    claim = "" if owner is None else " AND claimed_by = ?"
+    cur = conn.execute(
+        f"""UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, last_status = ?,
+                                  sent_at = ?, claimed_by = NULL, claim_until = NULL WHERE id = ?{claim}""",
         (step.status.value, step.attempts, step.next_attempt_at, step.error, step.http_status,
-         now if step.status is DeliveryStatus.SENT else None, delivery.id),
+         now if step.status is DeliveryStatus.SENT else None, delivery.id, *(() if owner is None else (owner,))),
     )
+    if cur.rowcount == 0 and owner is not None:
+        raise ClaimLost(delivery.id)
     if delivery.channel != "webhook":
         return None
     if step.status is DeliveryStatus.SENT:
