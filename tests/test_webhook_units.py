@@ -240,3 +240,11 @@ def test_docs_name_every_webhook_setting():
     doc = (ROOT / "docs" / "configuration.md").read_text()
     for name in WebhookSettings.model_fields:
         assert re.search(rf"^\s*{name}:", doc, re.MULTILINE), f"settings.webhooks.{name} is not in docs/configuration.md"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "JavaScript:void(0)", "data:text/html,<b>x</b>",
+                                 "https://ok.example/a b", "ftp://files.example/x"])
+def test_standard_body_carries_only_http_links(url):
+    ref = StoryRef("src", "t", url, datetime(2025, 6, 1, tzinfo=timezone.utc), "s")
+    event = json.loads(standard_body("story.created", story(items=(ref,)), NOW))
+    assert event["data"]["items"][0]["url"] == ""

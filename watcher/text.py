@@ -59,6 +59,15 @@ def one_line(s: str) -> str:
     return " ".join(s.replace("\u200b", "").split())
 
 
+def safe_url(url: str) -> str:
+    """The URL if it is http(s) and has no whitespace or control characters in it, else '': the only
+    links any output carries (pages, feeds, mail, webhooks); a `javascript:` or `data:` link is dropped."""
+    url = (url or "").strip()
+    if not re.match(r"(?i)^https?://[^\s\x00-\x1f\x7f]+$", url) or len(url) > 2000:
+        return ""
+    return url
+
+
 def normalise_title(title: str) -> str:
     """Lower-case words only: for comparing titles across rewrites and sources."""
     return " ".join(re.findall(r"[a-z0-9]+", title.lower()))

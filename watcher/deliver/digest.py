@@ -18,6 +18,7 @@ from watcher.config import Filter
 from watcher.deliver.filters import explain
 from watcher.deliver.webhooks import KIND_LABELS, place_label
 from watcher.domain import KINDS, Story
+from watcher.text import safe_url
 
 SUBJECT_CHARS = 120
 TITLE_CHARS = 300
@@ -29,14 +30,6 @@ def one_line(text: str, limit: int = TITLE_CHARS) -> str:
     """Outside text as one clean line: no control characters, no line breaks, no bidi overrides."""
     flat = " ".join(_CONTROL.sub(" ", text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def safe_url(url: str) -> str:
-    """The URL if it is http(s) and has no whitespace or control characters in it, else ''."""
-    url = (url or "").strip()
-    if not re.match(r"(?i)^https?://[^\s\x00-\x1f\x7f]+$", url) or len(url) > 2000:
-        return ""
-    return url
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from watcher.domain import Story, iso_utc
+from watcher.text import safe_url
 
 EVENT_TYPES = ("story.created", "story.updated")
 TEST_EVENT = "webhook.test"
@@ -47,7 +48,10 @@ def _json(obj: Any) -> str:
 
 
 def standard_body(event_type: str, story: Story, at: float) -> str:
-    return _json({"type": event_type, "timestamp": iso_utc(at), "data": story.as_dict()})
+    data = story.as_dict()
+    for item in data["items"]:
+        item["url"] = safe_url(item["url"])  # only http(s) links leave us, as on every other surface
+    return _json({"type": event_type, "timestamp": iso_utc(at), "data": data})
 
 
 # --- Slack -------------------------------------------------------------------
