@@ -276,23 +276,39 @@ def gates(
         return ()
     good: dict[frozenset[str], tuple[tuple[str, str | None], ...]] = {}
     for c in clauses:
-        probes: dict[str, str | None] = {}
-        for marked in c:
-            lit, probe = _clean(marked), _probe(marked, common)
-            if lit in probes and not (probes[lit] == probe or _implies(probe, probes[lit])):
-                probes[lit] = None  # one spelling may match without a word start
-            else:
-                probes.setdefault(lit, probe)
-        lits = [x for x in probes if not any(y != x and y in x for y in probes)]  # the shorter suffices
+        lits, entry = _clause(c, common)
+        if len(lits) > 16:  # too many to test: the last words they end with, fewer, serve as well
+            lits, entry = _clause(frozenset(map(_last_word, c)), common)
         if len(lits) > 16 or min(map(len, lits)) < shortest:
             continue
-        # a literal that stands for longer ones keeps its probe only if they share it
-        entry = tuple(sorted(((x, probes[x] if all(x not in y or _implies(probes[y], probes[x]) for y in probes) else None)
-                              for x in lits),
-                             key=lambda e: (-len(e[0]), e[0])))
         good.setdefault(frozenset(lits), entry)
     ranked = sorted(good.values(), key=lambda c: (sum(p is None for _, p in c), len(c), -min(len(x) for x, _ in c), c))
     return tuple(ranked[:3])
+
+
+def _clause(c: frozenset[str], common: frozenset[str]) -> tuple[list[str], tuple[tuple[str, str | None], ...]]:
+    """The literals of a clause of marked strings (those standing for longer ones left out), and the
+    clause as a gate's: each literal with its probe (see `gates`)."""
+    probes: dict[str, str | None] = {}
+    for marked in c:
+        lit, probe = _clean(marked), _probe(marked, common)
+        if lit in probes and not (probes[lit] == probe or _implies(probe, probes[lit])):
+            probes[lit] = None  # one spelling may match without a word start
+        else:
+            probes.setdefault(lit, probe)
+    lits = [x for x in probes if not any(y != x and y in x for y in probes)]  # the shorter suffices
+    # a literal that stands for longer ones keeps its probe only if they share it
+    entry = tuple(sorted(((x, probes[x] if all(x not in y or _implies(probes[y], probes[x]) for y in probes) else None)
+                          for x in lits),
+                         key=lambda e: (-len(e[0]), e[0])))
+    return lits, entry
+
+
+def _last_word(marked: str) -> str:
+    """The end of a marked string from the space before its last word ("a day ago" -> " ago"), a part of
+    every text the string is in; the string itself when that word is shorter than three characters."""
+    i = marked.rfind(" ")
+    return marked[i:] if i > 0 and len(_clean(marked[i + 1 :])) >= 3 else marked
 
 
 def passes(clauses: Gate, text: str, starts: set[str] | None = None) -> bool:
