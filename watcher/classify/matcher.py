@@ -37,7 +37,6 @@ from watcher.classify.pattern_analysis import (
     lead_group_rewrite,
     lead_rewrite,
     lower_pattern,
-    passes,
     scanner,
     split_top,
     word_alternation,
@@ -89,7 +88,7 @@ class Matcher:
     pattern (the same answers for ASCII); any other text runs the original regex.
     """
 
-    __slots__ = ("branches", "ignorecase", "quick", "regex")
+    __slots__ = ("branches", "ignorecase", "probed", "quick", "regex")
 
     def __init__(
         self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE, common: frozenset[str] = frozenset()
@@ -100,8 +99,10 @@ class Matcher:
             self.branches = None
         else:
             self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags, common)
-        # the branches with their gates compiled without probes (`_gate_fn`), for texts without word starts
-        self.quick = [(_gate_fn(c, probes=False), rx) for c, rx in self.branches] if self.branches is not None else None
+        # the branches with their gates, as one generated test (`_any_fn`): without probes, for texts whose
+        # word starts are not known (`quick`), and with them (`probed`)
+        self.quick = _any_fn(self.branches, probes=False) if self.branches is not None else None
+        self.probed = _any_fn(self.branches, probes=True) if self.branches is not None else None
 
     def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
         """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
@@ -112,14 +113,8 @@ class Matcher:
                 return self.regex.search(text) is not None
             text = lowered if lowered is not None else text.lower()
         if starts is None:
-            for gate, rx in self.quick:  # type: ignore[union-attr]
-                if (gate is None or gate(text, None)) and rx.search(text) is not None:
-                    return True
-            return False
-        for clauses, rx in self.branches:
-            if passes(clauses, text, starts) and rx.search(text) is not None:
-                return True
-        return False
+            return self.quick(text, None)  # type: ignore[misc]
+        return self.probed(text, starts)  # type: ignore[misc]
 
 
 class Finder:
@@ -354,6 +349,21 @@ def _gate_expr(
         for c in clauses
     )
     return " and ".join(f"({x})" for x in tests)
+
+
+def _any_fn(branches: list[tuple[Gate, LazyRegex]], probes: bool):
+    """`any(passes(clauses, t, s) and rx.search(t) for clauses, rx in branches)` as one generated function
+    of the text `t` and its word starts `s` (see `_gate_expr`; without `probes`, `s` unused), the regexes
+    compiled on their first search."""
+    searches: list = []
+    searches.extend(_lazy_search(searches, i, rx) for i, (_, rx) in enumerate(branches))
+    tests = []
+    for i, (clauses, _) in enumerate(branches):
+        gate = _gate_expr(clauses, probes)
+        tests.append(f"({gate} and S[{i}](t) is not None)" if gate else f"S[{i}](t) is not None")
+    namespace = {"S": searches}
+    exec("def f(t, s):\n    return " + (" or ".join(tests) or "False") + "\n", namespace)  # noqa: S102 - literals via repr
+    return namespace["f"]
 
 
 def _gate_fn(clauses: Gate, probes: bool = True):
