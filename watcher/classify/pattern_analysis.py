@@ -20,7 +20,7 @@ GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 UNSAFE_ESCAPE = re.compile(r"\\(?:[xuUN0-9]|[0-7])")
 _QUANTIFIER = tuple("?*+{")
 _B = "\x00"  # marks a \b in the strings a pattern matches
-_WORD = re.compile(r"\w+")
+_WORD_START = re.compile(r"(\w{1,4})\w*")  # each word, its first 4 characters as the group
 # \b, and ^ (after which a word character starts a word too)
 _WORD_START_AT = (C.AT_BOUNDARY, C.AT_BEGINNING, C.AT_BEGINNING_LINE, C.AT_BEGINNING_STRING)
 
@@ -254,9 +254,8 @@ def _implies(p: str | None, q: str | None) -> bool:
 
 def word_starts(text: str) -> set[str]:
     """The first 3 and 4 characters of every word of `text`: what `_probe` keys are looked up in."""
-    starts = {w[:4] for w in _WORD.findall(text)}
-    starts.update([w[:3] for w in starts])
-    return starts
+    starts = set(_WORD_START.findall(text))  # the regex slices the words
+    return starts.union([w[:3] for w in starts])
 
 
 Gate = tuple[tuple[tuple[str, "str | None"], ...], ...]
