@@ -125,7 +125,7 @@ class Finder:
     its leading `\\b` moved behind the first letter; groups are read from the text.
     """
 
-    __slots__ = ("clauses", "gate", "ignorecase", "lowered_regex", "regex")
+    __slots__ = ("clauses", "gate", "ignorecase", "lowered_regex", "probed_gate", "regex")
 
     def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
@@ -134,17 +134,22 @@ class Finder:
         # a finditer costs a scan of the text: even two-character literals are worth testing first
         self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags, shortest=2) if ok else ()
         self.gate = _gate_fn(self.clauses, probes=False)  # `passes(self.clauses, t)`, compiled
+        self.probed_gate = _gate_fn(self.clauses)  # `passes(self.clauses, t, s)`, compiled
         self.lowered_regex = None
         if ok and ignorecase and "(?P" not in source:
             self.lowered_regex = re.compile(lead_group_rewrite(lower_pattern(source)), flags)
 
-    def finditer(self, text: str, lowered: str | None = None):
+    def finditer(self, text: str, lowered: str | None = None, starts: set[str] | None = None):
+        """`lowered`: `text.lower()`; `starts`: its `word_starts` (or a superset), when the caller has them
+        (the word starts serve case-insensitive finders only)."""
         if self.clauses:
             if not self.ignorecase:
                 if not self.gate(text, None):
                     return iter(())
-            elif caseless(text) and not self.gate(lowered if lowered is not None else text.lower(), None):
-                return iter(())
+            elif caseless(text):
+                low = lowered if lowered is not None else text.lower()
+                if not (self.gate(low, None) if starts is None else self.probed_gate(low, starts)):
+                    return iter(())
         if self.lowered_regex is not None and caseless(text):
             low = lowered if lowered is not None else text.lower()
             return [Found(text, m) for m in self.lowered_regex.finditer(low)]
