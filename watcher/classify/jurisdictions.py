@@ -310,7 +310,7 @@ def _incidental(text: str, m: Mention, window_starts: _WindowStarts) -> bool:
 
 class _WindowStarts:
     """The lower-cased text of a window of the text and the word starts of that window (a superset:
-    those of the whole text, plus the window's first word when the window cuts it), from one pass.
+    those of the whole text, plus the window's first and last words where the window cuts them), from one pass.
     Only for ASCII text, where lower-casing keeps positions; otherwise (None, None). Of the whole
     text's starts only those the window tests read (`_window_probes`) are kept: the same answers,
     and small sets to look probes up in."""
@@ -330,12 +330,17 @@ class _WindowStarts:
             return None, None
         low = self.low
         window = low[a:b]
-        if a == 0 or not (_is_word_char(low[a - 1]) and window and _is_word_char(window[0])):
+        cuts_first = a > 0 and window and _is_word_char(low[a - 1]) and _is_word_char(window[0])
+        cuts_last = b < len(low) and window and _is_word_char(window[-1]) and _is_word_char(low[b])
+        if not (cuts_first or cuts_last):
             return window, self.starts
         # a superset serves as well: one copy of the text's starts, grown by each cut word's
         if self.extended is None:
             self.extended = set(self.starts)
-        self.extended.update(word_starts(window[:40].split(" ", 1)[0]))
+        if cuts_first:
+            self.extended.update(word_starts(window[:40].split(" ", 1)[0]))
+        if cuts_last:  # a word of 3 characters here may start a longer one of the text
+            self.extended.update(word_starts(window[-40:].rsplit(" ", 1)[-1]))
         return window, self.extended
 
 

@@ -45,9 +45,8 @@ def form(title: str, summary: str, body: str = "", source: str = "", head_starts
     f = lexicon().forms
     opening = f"{summary[:_OPENING]}\n{body[:_OPENING]}" if body else summary[:_OPENING]
     lowered_title, lowered = title.lower(), opening.lower()
-    # the title and an opening without body are parts of the head (a cut word's start of under three
-    # characters is no probe)
-    starts = head_starts if not body else None
+    # the title, and an opening that is the whole summary, are parts of the head that cut no word
+    starts = head_starts if not body and len(summary) <= _OPENING else None
     if (
         source in f.court_publishers
         or f.court_caption.test(title, lowered_title, head_starts)

@@ -225,7 +225,8 @@ def _best(options: list[frozenset[str]]) -> frozenset[str]:
 
 
 def _probe(marked: str, common: frozenset[str] = frozenset()) -> str | None:
-    """The first 3-4 characters of a word the text must contain, if the literal shows a word start.
+    """The first 4 characters of a word the text must contain, if the literal shows a word start; a word of
+    3 characters when the literal shows its end too (what `word_starts` holds of the text's words).
 
     A word starts where a word character follows `\\b` or a non-word character of the literal.
     The longest word is taken (likely the rarest), unless its probe is in `common` and another word's is not.
@@ -238,7 +239,7 @@ def _probe(marked: str, common: frozenset[str] = frozenset()) -> str | None:
             while j < len(marked) and _is_word(marked[j]):
                 j += 1
             probe = marked[i : min(j, i + 4)]
-            if j - i > 2 and (probe not in common, j - i) > rank:
+            if (j - i > 3 or (j - i == 3 and j < len(marked))) and (probe not in common, j - i) > rank:
                 best, rank = probe, (probe not in common, j - i)
     return best
 
@@ -248,14 +249,15 @@ def _is_word(ch: str) -> bool:
 
 
 def _implies(p: str | None, q: str | None) -> bool:
-    """Whether a word starting with `p` in the text means one starting with `q` (`q` a prefix of `p`)."""
-    return p is not None and q is not None and p.startswith(q)
+    """Whether a word the probe `p` finds in the text means one `q` finds: only the same probe (one of 4
+    characters finds the words starting so, one of 3 only that word)."""
+    return p is not None and p == q
 
 
 def word_starts(text: str) -> set[str]:
-    """The first 3 and 4 characters of every word of `text`: what `_probe` keys are looked up in."""
-    starts = set(_WORD_START.findall(text))  # the regex slices the words
-    return starts.union([w[:3] for w in starts])
+    """The first 4 characters of every word of `text` (the word itself when shorter): what `_probe` keys are
+    looked up in."""
+    return set(_WORD_START.findall(text))  # the regex slices the words
 
 
 Gate = tuple[tuple[tuple[str, "str | None"], ...], ...]
