@@ -367,7 +367,8 @@ def _any_fn(branches: list[tuple[Gate, LazyRegex]], probes: bool):
         gate = _gate_expr(clauses, probes)
         tests.append(f"({gate} and S[{i}](t) is not None)" if gate else f"S[{i}](t) is not None")
     namespace = {"S": searches}
-    exec("def f(t, s):\n    return " + (" or ".join(tests) or "False") + "\n", namespace)  # noqa: S102 - literals via repr
+    source = "def f(t, s):\n    return " + (" or ".join(tests) or "False") + "\n"
+    exec(source, namespace)  # noqa: S102 - literals via repr
     return namespace["f"]
 
 
