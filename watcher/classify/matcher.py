@@ -100,9 +100,12 @@ class Matcher:
         else:
             self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags, common)
         # the branches with their gates, as one generated test (`_any_fn`): without probes, for texts whose
-        # word starts are not known (`quick`), and with them (`probed`)
-        self.quick = _any_fn(self.branches, probes=False) if self.branches is not None else None
-        self.probed = _any_fn(self.branches, probes=True) if self.branches is not None else None
+        # word starts are not known (`quick`), and with them (`probed`); each compiled on its first call,
+        # as many matchers are only ever tested within a `MatcherSet`
+        self.quick = self.probed = None
+        if self.branches is not None:
+            self.quick = _deferred(self, "quick", lambda: _any_fn(self.branches, probes=False))  # type: ignore[arg-type]
+            self.probed = _deferred(self, "probed", lambda: _any_fn(self.branches, probes=True))  # type: ignore[arg-type]
 
     def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
         """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
@@ -221,11 +224,26 @@ class MatcherSet:
         # each alternative's `search`, compiled on its first call: most alternatives never pass their gates
         self.searches: list = []
         self.searches.extend(_lazy_search(self.searches, b_id, b[2]) for b_id, b in enumerate(self.branches))
-        self.tests = [self._compile("t, s", [f"return {self._test(b_id)}"]) for b_id in range(len(self.branches))]
-        self.key_tests = {k: self._tries(b_ids, k) for k, b_ids in self.index.items()}
-        self.always_test = self._tries(self.always)
-        self.key_gates = {k: self._gates(b_ids, k) for k, b_ids in self.index.items()}
-        self.always_gates = self._gates(self.always)
+        keys = list(self.index)
+        defs = {f"try_{i}": ("t, s, found", self._tries(self.index[k], k)) for i, k in enumerate(keys)}
+        fns = self._compile({**defs, "try_always": ("t, s, found", self._tries(self.always))})
+        self.key_tests = {k: fns[f"try_{i}"] for i, k in enumerate(keys)}
+        self.always_test = fns["try_always"]
+        # what `survivors` and `matching` with survivors use, compiled on the first call of `survivors`
+        self.tests: list | None = None
+        self.key_gates: dict | None = None
+        self.always_gates = None
+
+    def _compile_survivors(self) -> None:
+        """`tests` (each alternative's test), `key_gates` and `always_gates` (the gates under each probe, and of
+        the alternatives under none)."""
+        keys = list(self.index)
+        defs = {f"test_{b_id}": ("t, s", [f"return {self._test(b_id)}"]) for b_id in range(len(self.branches))}
+        defs.update({f"gate_{i}": ("t, s, out", self._gates(self.index[k], k)) for i, k in enumerate(keys)})
+        fns = self._compile({**defs, "gate_always": ("t, s, out", self._gates(self.always))})
+        self.tests = [fns[f"test_{b_id}"] for b_id in range(len(self.branches))]
+        self.key_gates = {k: fns[f"gate_{i}"] for i, k in enumerate(keys)}
+        self.always_gates = fns["gate_always"]
 
     def _test(self, b_id: int, key: str | None = None, names: dict[str, str] | None = None) -> str:
         """The test of one alternative as an expression of the text `t` and its word starts `s`: its gates,
@@ -251,32 +269,36 @@ class MatcherSet:
         earlier = self.probes[b_id][: self.probes[b_id].index(key)]
         return "".join(f"{p!r} not in s and " for p in earlier)
 
-    def _tries(self, b_ids: list[int], key: str | None = None):
-        """One function `(t, s, found)` trying the alternatives `b_ids` (those under the probe `key`, known
-        to be in `s`) whose matcher is not in `found`, and adding the matcher of each that matches."""
+    def _tries(self, b_ids: list[int], key: str | None = None) -> list[str]:
+        """The body of a function `(t, s, found)` trying the alternatives `b_ids` (those under the probe `key`,
+        known to be in `s`) whose matcher is not in `found`, and adding the matcher of each that matches."""
         lines, names = self._shared(b_ids)
         for b_id in b_ids:
             m_id = self.owner[b_id]
             lines.append(f"if {m_id} not in found and {self._first(b_id, key)}{self._test(b_id, key, names)}:")
             lines.append(f"    found.add({m_id})")
-        return self._compile("t, s, found", lines)
+        return lines
 
-    def _gates(self, b_ids: list[int], key: str | None = None):
-        """One function `(t, s, out)` adding to `out` each of the alternatives `b_ids` (those under the probe
-        `key`, known to be in `s`) whose gates `t` passes."""
+    def _gates(self, b_ids: list[int], key: str | None = None) -> list[str]:
+        """The body of a function `(t, s, out)` adding to `out` each of the alternatives `b_ids` (those under
+        the probe `key`, known to be in `s`) whose gates `t` passes."""
         lines, names = self._shared(b_ids)
         for b_id in b_ids:
             gate = _gate_expr(self.branches[b_id][1], known=key, names=names) or "True"
             lines.append(f"if {self._first(b_id, key)}{gate}:")
             lines.append(f"    out.append({b_id})")
-        return self._compile("t, s, out", lines)
+        return lines
 
-    def _compile(self, args: str, lines: list[str]):
-        """A function of `args` with the body `lines`, the searches at hand as `S`."""
-        source = f"def f({args}):\n" + "".join(f"    {line}\n" for line in lines or ["pass"])
+    def _compile(self, defs: dict[str, tuple[str, list[str]]]) -> dict:
+        """The functions `name(args)` with the body `lines` of `defs` (name -> (args, lines)), compiled at once,
+        the searches at hand as `S`."""
+        source = "".join(
+            f"def {name}({args}):\n" + "".join(f"    {line}\n" for line in lines or ["pass"])
+            for name, (args, lines) in defs.items()
+        )
         namespace = {"S": self.searches}
         exec(source, namespace)  # noqa: S102 - built from literals via repr and integers
-        return namespace["f"]
+        return namespace
 
     def matching(self, text: str, starts: set[str], survivors: list[int] | None = None) -> set[int]:
         """The indices of the matchers that match `text`; `starts` is `word_starts(text)` (or a superset).
@@ -285,7 +307,7 @@ class MatcherSet:
         found = {m_id for m_id in self.plain if self.matchers[m_id].test(text)}
         if survivors is not None:
             owner, tests = self.owner, self.tests
-            for b_id in survivors:
+            for b_id in survivors:  # `tests` compiled by the `survivors` call that gave them
                 m_id = owner[b_id]
                 if m_id not in found and tests[b_id](text, starts):
                     found.add(m_id)
@@ -304,6 +326,8 @@ class MatcherSet:
         with those `starts` too; without, every alternative's literals are tested (for parts whose word
         starts are not those of `text`, such as windows cutting a word)."""
         out: list[int] = []
+        if self.tests is None:
+            self._compile_survivors()
         if starts is None:
             for b_id, (_, clauses, _, _) in enumerate(self.branches):
                 for clause in clauses:
@@ -315,11 +339,23 @@ class MatcherSet:
                 else:
                     out.append(b_id)
             return out
-        self.always_gates(text, starts, out)
+        self.always_gates(text, starts, out)  # type: ignore[misc]
         key_gates = self.key_gates
         for key in starts & self.keys:
             key_gates[key](text, starts, out)
         return out
+
+
+def _deferred(owner: object, attr: str, build):
+    """A stand-in for the function `owner.attr`: on its first call it builds the function (`build()`), puts it
+    in its place and calls it."""
+
+    def first(*args):
+        fn = build()
+        setattr(owner, attr, fn)
+        return fn(*args)
+
+    return first
 
 
 def _lazy_search(slots: list, i: int, rx: LazyRegex):
