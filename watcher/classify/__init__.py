@@ -42,8 +42,8 @@ def classify(title: str, summary: str = "", body: str = "", *, source: str = "")
     ascii_head = head.isascii()
     kind, _ = kinds.decide(title, summary, body, starts if ascii_head else None, source)
     places = jurisdictions.extract(text, (lowered, starts) if text is head and ascii_head else None)
-    ev_lowered = lowered if ev_text is head else None
-    refs = evidence.legal_refs(ev_text, ev_lowered)
+    ev_lowered, ev_starts = (lowered, starts) if ev_text is head else (None, None)
+    refs = evidence.legal_refs(ev_text, ev_lowered, ev_starts)
     funds = evidence.programs(text)
     reasons = list(rel.reasons[:5])
     reasons.insert(0, f"reads as {kind.replace('_', ' ')}")
@@ -57,7 +57,7 @@ def classify(title: str, summary: str = "", body: str = "", *, source: str = "")
         score=rel.score,
         jurisdictions=places,
         reasons=tuple(dict.fromkeys(reasons)),
-        actors=evidence.actors(ev_text, ev_lowered),
+        actors=evidence.actors(ev_text, ev_lowered, ev_starts),
         legal_refs=refs,
         amounts=evidence.amounts(text),
     )

@@ -16,20 +16,22 @@ def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def actors(text: str, lowered: str | None = None) -> tuple[str, ...]:
+def actors(text: str, lowered: str | None = None, starts: set[str] | None = None) -> tuple[str, ...]:
+    """`lowered`: `text.lower()`; `starts`: its `word_starts`, when the caller has them."""
     lex = lexicon()
     lowered = text.lower() if lowered is None else lowered
-    found = [name for name, rx in lex.actors if rx.test(text, lowered)]
+    found = [name for name, rx in lex.actors if rx.test(text, lowered, starts if rx.ignorecase else None)]
     for rx in lex.courts:
-        found.extend(m.group(0) for m in rx.finditer(text, lowered))
+        found.extend(m.group(0) for m in rx.finditer(text, lowered, starts))
     return _unique(found)
 
 
-def legal_refs(text: str, lowered: str | None = None) -> tuple[str, ...]:
+def legal_refs(text: str, lowered: str | None = None, starts: set[str] | None = None) -> tuple[str, ...]:
+    """`lowered`: `text.lower()`; `starts`: its `word_starts`, when the caller has them."""
     found = []
     lowered = text.lower() if lowered is None else lowered
     for form, rx in lexicon().legal_refs:
-        for m in rx.finditer(text, lowered):
+        for m in rx.finditer(text, lowered, starts):
             value = next((g for g in m.groups() if g), m.group(0))
             found.append(form.format(value))
     return _unique(found)

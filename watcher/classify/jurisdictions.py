@@ -81,6 +81,21 @@ def _patterns() -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _window_probes() -> frozenset[str]:
+    """Every word probe the gates of the window tests (`cue_before`, `incidental_before`, `strong_before`)
+    look up: the only word starts those tests read."""
+    pats = _patterns()
+    return frozenset(
+        probe
+        for name in ("cue_before", "incidental_before", "strong_before")
+        for clauses, _ in pats[name].branches or ()
+        for clause in clauses
+        for _, probe in clause
+        if probe is not None
+    )
+
+
 def _find_mentions(text: str) -> list[Mention]:
     g, pats = gazetteer(), _patterns()
     mentions: list[Mention] = []
@@ -354,16 +369,19 @@ def _incidental(text: str, m: Mention, window_starts: _WindowStarts) -> bool:
 
 class _WindowStarts:
     """The lower-cased text of a window of the text and the word starts of that window (a superset:
-    those of the whole text, plus the window's first word when the window cuts it), from one pass.
-    Only for ASCII text, where lower-casing keeps positions; otherwise (None, None)."""
+    those of the whole text, plus the window's first and last words where the window cuts them), from one pass.
+    Only for ASCII text, where lower-casing keeps positions; otherwise (None, None). Of the whole
+    text's starts only those the window tests read (`_window_probes`) are kept: the same answers,
+    and small sets to look probes up in."""
 
     def __init__(self, text: str, known: tuple[str, set[str]] | None = None) -> None:
         self.ascii = text.isascii()
         if known is not None and self.ascii:
-            self.low, self.starts = known
+            self.low, starts = known
         else:
             self.low = text.lower() if self.ascii else ""
-            self.starts = word_starts(self.low) if self.ascii else set()
+            starts = word_starts(self.low) if self.ascii else set()
+        self.starts = starts & _window_probes()
         self.extended: set[str] | None = None
 
     def __call__(self, a: int, b: int) -> tuple[str | None, set[str] | None]:
@@ -371,12 +389,17 @@ class _WindowStarts:
             return None, None
         low = self.low
         window = low[a:b]
-        if a == 0 or not (_is_word_char(low[a - 1]) and window[:1] and _is_word_char(window[0])):
+        cuts_first = a > 0 and window and _is_word_char(low[a - 1]) and _is_word_char(window[0])
+        cuts_last = b < len(low) and window and _is_word_char(window[-1]) and _is_word_char(low[b])
+        if not (cuts_first or cuts_last):
             return window, self.starts
         # a superset serves as well: one copy of the text's starts, grown by each cut word's
         if self.extended is None:
             self.extended = set(self.starts)
-        self.extended.update(word_starts(window[:40].split(" ", 1)[0]))
+        if cuts_first:
+            self.extended.update(word_starts(window[:40].split(" ", 1)[0]))
+        if cuts_last:  # a word of 3 characters here may start a longer one of the text
+            self.extended.update(word_starts(window[-40:].rsplit(" ", 1)[-1]))
         return window, self.extended
 
 

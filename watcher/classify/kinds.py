@@ -39,36 +39,46 @@ def zones(title: str, summary: str, body: str) -> list[tuple[str, str]]:
     return out
 
 
-def form(title: str, summary: str, body: str = "", source: str = "") -> str | None:
+def form(title: str, summary: str, body: str = "", source: str = "", head_starts: set[str] | None = None) -> str | None:
     """The kind the item's own form decides (rule 2), or None: "ruling" or "lawsuit" for a
-    court document, "policy" for an executive order or proclamation."""
+    court document, "policy" for an executive order or proclamation. `head_starts`: as for `decide`."""
     f = lexicon().forms
     opening = f"{summary[:_OPENING]}\n{body[:_OPENING]}" if body else summary[:_OPENING]
     lowered_title, lowered = title.lower(), opening.lower()
-    if source in f.court_publishers or f.court_caption.test(title, lowered_title) or f.court_docket.test(opening, lowered):
+    # the title, and an opening that is the whole summary, are parts of the head that cut no word
+    starts = head_starts if not body and len(summary) <= _OPENING else None
+    if (
+        source in f.court_publishers
+        or f.court_caption.test(title, lowered_title, head_starts)
+        or f.court_docket.test(opening, lowered, starts)
+    ):
         text = f"{title}\n{opening}"
         lowered_text = text.lower()
-        if f.court_filing.test(text, lowered_text) and not f.court_disposition.test(text, lowered_text):
+        if f.court_filing.test(text, lowered_text, starts) and not f.court_disposition.test(text, lowered_text, starts):
             return "lawsuit"
         return "ruling"
     if (
-        f.instrument_title.test(title, lowered_title)
-        or f.instrument_text.test(opening, lowered)
-        or (source in f.instrument_publishers and f.instrument_publisher_text.test(opening, lowered))
+        f.instrument_title.test(title, lowered_title, head_starts)
+        or f.instrument_text.test(opening, lowered, starts)
+        or (source in f.instrument_publishers and f.instrument_publisher_text.test(opening, lowered, starts))
     ):
         return "policy"
     return None
 
 
-def _weigh_sentences(text: str, factor: float, scores: dict[str, float], decisive: dict[str, float]) -> None:
+def _weigh_sentences(
+    text: str, factor: float, scores: dict[str, float], decisive: dict[str, float], starts: set[str] | None = None
+) -> None:
     """Add a zone's cues sentence by sentence: a sentence that dates what it tells as older
-    than the news is background, weighed at `background_factor` and never decisive."""
+    than the news is background, weighed at `background_factor` and never decisive. `starts`:
+    `word_starts` of a lower-cased text holding the zone, when the caller has them (sentences
+    begin and end where words do)."""
     lex = lexicon()
     for sentence in _SENTENCE_END.split(text):
         lowered = sentence.lower()
-        background = lex.background.test(sentence, lowered)
+        background = lex.background.test(sentence, lowered, starts)
         weight = factor * lex.background_factor if background else factor
-        hits = lex.cue_set.matching(sentence, lowered, word_starts(lowered))
+        hits = lex.cue_set.matching(sentence, lowered, word_starts(lowered) if starts is None else starts)
         for i in sorted(hits):  # in the cues' order, as they were added before
             cue = lex.cues[i]
             scores[cue.kind] += cue.weight * weight
@@ -83,7 +93,7 @@ def decide(
     `f"{title}\\n{summary}"`, when the caller has it (a superset of each title/summary zone's).
     `source`: the publisher type ("court", "whitehouse", ...; "" when unknown)."""
     lex = lexicon()
-    decided = form(title, summary, body, source)
+    decided = form(title, summary, body, source, head_starts)
     if decided is not None:
         return decided, {k: float(k == decided) for k in lex.priority}
     scores: dict[str, float] = {k: 0.0 for k in lex.priority}
@@ -97,8 +107,12 @@ def decide(
         in_head = shared and zone != "body"
         starts = head_starts if in_head else word_starts(lowered)
         hits = lex.cue_set.matching(text, lowered, starts, survivors if in_head else None)  # type: ignore[arg-type]
-        if zone in ("lead", "rest") and any(lex.cues[i].decisive for i in hits) and lex.background.test(text, lowered):
-            _weigh_sentences(text, factor, scores, decisive)  # some of it is background (rule 1)
+        if (
+            zone in ("lead", "rest")
+            and any(lex.cues[i].decisive for i in hits)
+            and lex.background.test(text, lowered, starts if in_head else None)
+        ):
+            _weigh_sentences(text, factor, scores, decisive, starts if in_head else None)  # some is background (rule 1)
             continue
         for i in sorted(hits):  # in the cues' order: the sums added in the same order
             cue = lex.cues[i]

@@ -37,7 +37,6 @@ from watcher.classify.pattern_analysis import (
     lead_group_rewrite,
     lead_rewrite,
     lower_pattern,
-    passes,
     scanner,
     split_top,
     word_alternation,
@@ -89,7 +88,7 @@ class Matcher:
     pattern (the same answers for ASCII); any other text runs the original regex.
     """
 
-    __slots__ = ("branches", "ignorecase", "quick", "regex")
+    __slots__ = ("branches", "ignorecase", "probed", "quick", "regex")
 
     def __init__(
         self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE, common: frozenset[str] = frozenset()
@@ -100,8 +99,13 @@ class Matcher:
             self.branches = None
         else:
             self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags, common)
-        # the branches with their gates compiled without probes (`_gate_fn`), for texts without word starts
-        self.quick = [(_gate_fn(c, probes=False), rx) for c, rx in self.branches] if self.branches is not None else None
+        # the branches with their gates, as one generated test (`_any_fn`): without probes, for texts whose
+        # word starts are not known (`quick`), and with them (`probed`); each compiled on its first call,
+        # as many matchers are only ever tested within a `MatcherSet`
+        self.quick = self.probed = None
+        if self.branches is not None:
+            self.quick = _deferred(self, "quick", lambda: _any_fn(self.branches, probes=False))  # type: ignore[arg-type]
+            self.probed = _deferred(self, "probed", lambda: _any_fn(self.branches, probes=True))  # type: ignore[arg-type]
 
     def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
         """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
@@ -112,14 +116,8 @@ class Matcher:
                 return self.regex.search(text) is not None
             text = lowered if lowered is not None else text.lower()
         if starts is None:
-            for gate, rx in self.quick:  # type: ignore[union-attr]
-                if (gate is None or gate(text, None)) and rx.search(text) is not None:
-                    return True
-            return False
-        for clauses, rx in self.branches:
-            if passes(clauses, text, starts) and rx.search(text) is not None:
-                return True
-        return False
+            return self.quick(text, None)  # type: ignore[misc]
+        return self.probed(text, starts)  # type: ignore[misc]
 
 
 class Finder:
@@ -130,7 +128,7 @@ class Finder:
     its leading `\\b` moved behind the first letter; groups are read from the text.
     """
 
-    __slots__ = ("clauses", "gate", "ignorecase", "lowered_regex", "regex")
+    __slots__ = ("clauses", "gate", "ignorecase", "lowered_regex", "probed_gate", "regex")
 
     def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
@@ -139,17 +137,22 @@ class Finder:
         # a finditer costs a scan of the text: even two-character literals are worth testing first
         self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags, shortest=2) if ok else ()
         self.gate = _gate_fn(self.clauses, probes=False)  # `passes(self.clauses, t)`, compiled
+        self.probed_gate = _gate_fn(self.clauses)  # `passes(self.clauses, t, s)`, compiled
         self.lowered_regex = None
         if ok and ignorecase and "(?P" not in source:
             self.lowered_regex = re.compile(lead_group_rewrite(lower_pattern(source)), flags)
 
-    def finditer(self, text: str, lowered: str | None = None):
+    def finditer(self, text: str, lowered: str | None = None, starts: set[str] | None = None):
+        """`lowered`: `text.lower()`; `starts`: its `word_starts` (or a superset), when the caller has them
+        (the word starts serve case-insensitive finders only)."""
         if self.clauses:
             if not self.ignorecase:
                 if not self.gate(text, None):
                     return iter(())
-            elif caseless(text) and not self.gate(lowered if lowered is not None else text.lower(), None):
-                return iter(())
+            elif caseless(text):
+                low = lowered if lowered is not None else text.lower()
+                if not (self.gate(low, None) if starts is None else self.probed_gate(low, starts)):
+                    return iter(())
         if self.lowered_regex is not None and caseless(text):
             low = lowered if lowered is not None else text.lower()
             return [Found(text, m) for m in self.lowered_regex.finditer(low)]
@@ -183,6 +186,11 @@ class MatcherSet:
     starts are tried, so a text costs in proportion to what it contains, not
     to the size of the lexicon. The answers are those of each `Matcher.test`.
     The text given is the one the alternatives run on: lower-cased for `ignorecase` matchers.
+
+    The alternatives under one probe are tried by one generated function (`_compile`): their gates
+    inlined, a literal that several of them test looked for once, their regexes' `search` called
+    directly, and none tried twice: an alternative with many probes is tried under the first of them
+    the text holds, and not once its matcher has matched.
     """
 
     def __init__(self, matchers: list[Matcher]) -> None:
@@ -192,7 +200,7 @@ class MatcherSet:
         self.branches: list[tuple[int, Gate, LazyRegex, tuple[frozenset[str], ...]]] = []
         self.plain: list[int] = []  # matchers tested one by one
         self.owner: list[int] = []  # each alternative's matcher
-        self.gate_fns: list = []  # each alternative's gates with word probes, as one compiled test (`_gate_fn`)
+        self.probes: list[tuple[str, ...]] = []  # the probes each alternative is indexed by, sorted
         for m_id, m in enumerate(matchers):
             if m.branches is None:
                 self.plain.append(m_id)
@@ -203,16 +211,94 @@ class MatcherSet:
                 probe_sets = tuple(frozenset(p for _, p in c) for c in clauses if all(p is not None for _, p in c))
                 self.branches.append((m_id, clauses, rx, probe_sets))  # type: ignore[arg-type]
                 self.owner.append(m_id)
-                self.gate_fns.append(_gate_fn(clauses))
                 probed = [c for c in clauses if all(p is not None for _, p in c)]
                 if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer)
                     best = min(probed, key=lambda c: (len({p for _, p in c}), -min(len(x) for x, _ in c), c))
-                    for p in {p for _, p in best}:
-                        self.index.setdefault(p, []).append(b_id)  # type: ignore[arg-type]
+                    self.probes.append(tuple(sorted({p for _, p in best})))  # type: ignore[type-var]
+                    for p in self.probes[-1]:
+                        self.index.setdefault(p, []).append(b_id)
                 else:
+                    self.probes.append(())
                     self.always.append(b_id)
         self.keys = frozenset(self.index)
-        self.always_set = frozenset(self.always)
+        # each alternative's `search`, compiled on its first call: most alternatives never pass their gates
+        self.searches: list = []
+        self.searches.extend(_lazy_search(self.searches, b_id, b[2]) for b_id, b in enumerate(self.branches))
+        keys = list(self.index)
+        defs = {f"try_{i}": ("t, s, found", self._tries(self.index[k], k)) for i, k in enumerate(keys)}
+        fns = self._compile({**defs, "try_always": ("t, s, found", self._tries(self.always))})
+        self.key_tests = {k: fns[f"try_{i}"] for i, k in enumerate(keys)}
+        self.always_test = fns["try_always"]
+        # what `survivors` and `matching` with survivors use, compiled on the first call of `survivors`
+        self.tests: list | None = None
+        self.key_gates: dict | None = None
+        self.always_gates = None
+
+    def _compile_survivors(self) -> None:
+        """`tests` (each alternative's test), `key_gates` and `always_gates` (the gates under each probe, and of
+        the alternatives under none)."""
+        keys = list(self.index)
+        defs = {f"test_{b_id}": ("t, s", [f"return {self._test(b_id)}"]) for b_id in range(len(self.branches))}
+        defs.update({f"gate_{i}": ("t, s, out", self._gates(self.index[k], k)) for i, k in enumerate(keys)})
+        fns = self._compile({**defs, "gate_always": ("t, s, out", self._gates(self.always))})
+        self.tests = [fns[f"test_{b_id}"] for b_id in range(len(self.branches))]
+        self.key_gates = {k: fns[f"gate_{i}"] for i, k in enumerate(keys)}
+        self.always_gates = fns["gate_always"]
+
+    def _test(self, b_id: int, key: str | None = None, names: dict[str, str] | None = None) -> str:
+        """The test of one alternative as an expression of the text `t` and its word starts `s`: its gates,
+        then its regex. `key`: a probe known to be in `s`; `names`: literals already looked for (`_shared`)."""
+        gate = _gate_expr(self.branches[b_id][1], known=key, names=names)
+        return f"{gate} and S[{b_id}](t) is not None" if gate else f"S[{b_id}](t) is not None"
+
+    def _shared(self, b_ids: list[int]) -> tuple[list[str], dict[str, str]]:
+        """The literals that more than one of the alternatives `b_ids` test, each to be looked for once, when
+        first needed, into a local variable: (the line that starts the variables as None, literal -> name)."""
+        counts: dict[str, int] = {}
+        for b_id in b_ids:
+            for clause in self.branches[b_id][1]:
+                for lit, _ in clause:
+                    counts[lit] = counts.get(lit, 0) + 1
+        names = {lit: f"L{i}" for i, lit in enumerate(lit for lit, n in counts.items() if n > 1)}
+        return ([" = ".join([*names.values(), "None"])] if names else []), names
+
+    def _first(self, b_id: int, key: str | None) -> str:
+        """The condition that `key` is the first of the alternative's probes the text holds (see `_tries`)."""
+        if key is None:
+            return ""
+        earlier = self.probes[b_id][: self.probes[b_id].index(key)]
+        return "".join(f"{p!r} not in s and " for p in earlier)
+
+    def _tries(self, b_ids: list[int], key: str | None = None) -> list[str]:
+        """The body of a function `(t, s, found)` trying the alternatives `b_ids` (those under the probe `key`,
+        known to be in `s`) whose matcher is not in `found`, and adding the matcher of each that matches."""
+        lines, names = self._shared(b_ids)
+        for b_id in b_ids:
+            m_id = self.owner[b_id]
+            lines.append(f"if {m_id} not in found and {self._first(b_id, key)}{self._test(b_id, key, names)}:")
+            lines.append(f"    found.add({m_id})")
+        return lines
+
+    def _gates(self, b_ids: list[int], key: str | None = None) -> list[str]:
+        """The body of a function `(t, s, out)` adding to `out` each of the alternatives `b_ids` (those under
+        the probe `key`, known to be in `s`) whose gates `t` passes."""
+        lines, names = self._shared(b_ids)
+        for b_id in b_ids:
+            gate = _gate_expr(self.branches[b_id][1], known=key, names=names) or "True"
+            lines.append(f"if {self._first(b_id, key)}{gate}:")
+            lines.append(f"    out.append({b_id})")
+        return lines
+
+    def _compile(self, defs: dict[str, tuple[str, list[str]]]) -> dict:
+        """The functions `name(args)` with the body `lines` of `defs` (name -> (args, lines)), compiled at once,
+        the searches at hand as `S`."""
+        source = "".join(
+            f"def {name}({args}):\n" + "".join(f"    {line}\n" for line in lines or ["pass"])
+            for name, (args, lines) in defs.items()
+        )
+        namespace = {"S": self.searches}
+        exec(source, namespace)  # noqa: S102 - built from literals via repr and integers
+        return namespace
 
     def matching(self, text: str, starts: set[str], survivors: list[int] | None = None) -> set[int]:
         """The indices of the matchers that match `text`; `starts` is `word_starts(text)` (or a superset).
@@ -220,17 +306,16 @@ class MatcherSet:
         `survivors`: from `survivors()` on a text that contains this one (see there), to try only those."""
         found = {m_id for m_id in self.plain if self.matchers[m_id].test(text)}
         if survivors is not None:
-            candidates: set[int] | list[int] = survivors
-        else:
-            candidates = self.always_set.union(*map(self.index.__getitem__, starts & self.keys))
-        branches, owner, gate_fns = self.branches, self.owner, self.gate_fns
-        for b_id in candidates:
-            m_id = owner[b_id]
-            if m_id in found:
-                continue
-            gate = gate_fns[b_id]
-            if (gate is None or gate(text, starts)) and branches[b_id][2].search(text) is not None:
-                found.add(m_id)
+            owner, tests = self.owner, self.tests
+            for b_id in survivors:  # `tests` compiled by the `survivors` call that gave them
+                m_id = owner[b_id]
+                if m_id not in found and tests[b_id](text, starts):
+                    found.add(m_id)
+            return found
+        self.always_test(text, starts, found)
+        key_tests = self.key_tests
+        for key in starts & self.keys:
+            key_tests[key](text, starts, found)
         return found
 
     def survivors(self, text: str, starts: set[str] | None = None) -> list[int]:
@@ -241,9 +326,10 @@ class MatcherSet:
         with those `starts` too; without, every alternative's literals are tested (for parts whose word
         starts are not those of `text`, such as windows cutting a word)."""
         out: list[int] = []
-        branches = self.branches
+        if self.tests is None:
+            self._compile_survivors()
         if starts is None:
-            for b_id, (_, clauses, _, _) in enumerate(branches):
+            for b_id, (_, clauses, _, _) in enumerate(self.branches):
                 for clause in clauses:
                     for lit, _ in clause:
                         if lit in text:
@@ -253,28 +339,80 @@ class MatcherSet:
                 else:
                     out.append(b_id)
             return out
-        candidates = self.always_set.union(*map(self.index.__getitem__, starts & self.keys))
-        gate_fns = self.gate_fns
-        for b_id in candidates:
-            gate = gate_fns[b_id]
-            if gate is None or gate(text, starts):
-                out.append(b_id)
+        self.always_gates(text, starts, out)  # type: ignore[misc]
+        key_gates = self.key_gates
+        for key in starts & self.keys:
+            key_gates[key](text, starts, out)
         return out
 
 
-def _gate_fn(clauses: Gate, probes: bool = True):
-    """`passes(clauses, t, s)` as one compiled function of the text `t` and its word starts `s`
-    (None when there is no clause): the literals and probes inlined, no loops. Without `probes`,
-    `passes(clauses, t)`: the literals only (`s` unused)."""
-    if not clauses:
-        return None
+def _deferred(owner: object, attr: str, build):
+    """A stand-in for the function `owner.attr`: on its first call it builds the function (`build()`), puts it
+    in its place and calls it."""
+
+    def first(*args):
+        fn = build()
+        setattr(owner, attr, fn)
+        return fn(*args)
+
+    return first
+
+
+def _lazy_search(slots: list, i: int, rx: LazyRegex):
+    """A stand-in for `rx.compiled.search` at `slots[i]`: on its first call it compiles the regex and puts
+    the compiled `search` in its place."""
+
+    def search(text: str) -> re.Match[str] | None:
+        slots[i] = rx.compiled.search
+        return slots[i](text)
+
+    return search
+
+
+def _gate_expr(
+    clauses: Gate, probes: bool = True, known: str | None = None, names: dict[str, str] | None = None
+) -> str:
+    """`passes(clauses, t, s)` as one expression of the text `t` and its word starts `s` ("" when there
+    is no clause): the literals and probes inlined, no loops. Without `probes`, `passes(clauses, t)`: the
+    literals only. `known`: a probe known to be in `s`, not tested; `names`: literal -> the name of a
+    variable that holds `literal in t` once it is not None (the first test sets it)."""
+    names = names or {}
+
+    def has(lit: str) -> str:
+        name = names.get(lit)
+        return f"({name} if {name} is not None else ({name} := {lit!r} in t))" if name else f"{lit!r} in t"
+
     tests = (
         " or ".join(
-            f"{lit!r} in t" if probe is None or not probes else f"({probe!r} in s and {lit!r} in t)" for lit, probe in c
+            has(lit) if probe is None or not probes or probe == known else f"({probe!r} in s and {has(lit)})"
+            for lit, probe in c
         )
         for c in clauses
     )
-    return eval("lambda t, s: " + " and ".join(f"({x})" for x in tests))  # noqa: S307 - literals via repr
+    return " and ".join(f"({x})" for x in tests)
+
+
+def _any_fn(branches: list[tuple[Gate, LazyRegex]], probes: bool):
+    """`any(passes(clauses, t, s) and rx.search(t) for clauses, rx in branches)` as one generated function
+    of the text `t` and its word starts `s` (see `_gate_expr`; without `probes`, `s` unused), the regexes
+    compiled on their first search."""
+    searches: list = []
+    searches.extend(_lazy_search(searches, i, rx) for i, (_, rx) in enumerate(branches))
+    tests = []
+    for i, (clauses, _) in enumerate(branches):
+        gate = _gate_expr(clauses, probes)
+        tests.append(f"({gate} and S[{i}](t) is not None)" if gate else f"S[{i}](t) is not None")
+    namespace = {"S": searches}
+    source = "def f(t, s):\n    return " + (" or ".join(tests) or "False") + "\n"
+    exec(source, namespace)  # noqa: S102 - literals via repr
+    return namespace["f"]
+
+
+def _gate_fn(clauses: Gate, probes: bool = True):
+    """`passes(clauses, t, s)` as one compiled function (see `_gate_expr`); None when there is no clause."""
+    if not clauses:
+        return None
+    return eval("lambda t, s: " + _gate_expr(clauses, probes))  # noqa: S307 - literals via repr
 
 
 class IndexedMatcher(Matcher):

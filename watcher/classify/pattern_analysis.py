@@ -20,7 +20,7 @@ GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 UNSAFE_ESCAPE = re.compile(r"\\(?:[xuUN0-9]|[0-7])")
 _QUANTIFIER = tuple("?*+{")
 _B = "\x00"  # marks a \b in the strings a pattern matches
-_WORD = re.compile(r"\w+")
+_WORD_START = re.compile(r"(\w{1,4})\w*")  # each word, its first 4 characters as the group
 # \b, and ^ (after which a word character starts a word too)
 _WORD_START_AT = (C.AT_BOUNDARY, C.AT_BEGINNING, C.AT_BEGINNING_LINE, C.AT_BEGINNING_STRING)
 
@@ -225,7 +225,8 @@ def _best(options: list[frozenset[str]]) -> frozenset[str]:
 
 
 def _probe(marked: str, common: frozenset[str] = frozenset()) -> str | None:
-    """The first 3-4 characters of a word the text must contain, if the literal shows a word start.
+    """The first 4 characters of a word the text must contain, if the literal shows a word start; a word of
+    3 characters when the literal shows its end too (what `word_starts` holds of the text's words).
 
     A word starts where a word character follows `\\b` or a non-word character of the literal.
     The longest word is taken (likely the rarest), unless its probe is in `common` and another word's is not.
@@ -238,7 +239,7 @@ def _probe(marked: str, common: frozenset[str] = frozenset()) -> str | None:
             while j < len(marked) and _is_word(marked[j]):
                 j += 1
             probe = marked[i : min(j, i + 4)]
-            if j - i > 2 and (probe not in common, j - i) > rank:
+            if (j - i > 3 or (j - i == 3 and j < len(marked))) and (probe not in common, j - i) > rank:
                 best, rank = probe, (probe not in common, j - i)
     return best
 
@@ -248,15 +249,15 @@ def _is_word(ch: str) -> bool:
 
 
 def _implies(p: str | None, q: str | None) -> bool:
-    """Whether a word starting with `p` in the text means one starting with `q` (`q` a prefix of `p`)."""
-    return p is not None and q is not None and p.startswith(q)
+    """Whether a word the probe `p` finds in the text means one `q` finds: only the same probe (one of 4
+    characters finds the words starting so, one of 3 only that word)."""
+    return p is not None and p == q
 
 
 def word_starts(text: str) -> set[str]:
-    """The first 3 and 4 characters of every word of `text`: what `_probe` keys are looked up in."""
-    starts = {w[:4] for w in _WORD.findall(text)}
-    starts.update([w[:3] for w in starts])
-    return starts
+    """The first 4 characters of every word of `text` (the word itself when shorter): what `_probe` keys are
+    looked up in."""
+    return set(_WORD_START.findall(text))  # the regex slices the words
 
 
 Gate = tuple[tuple[tuple[str, "str | None"], ...], ...]
@@ -276,23 +277,39 @@ def gates(
         return ()
     good: dict[frozenset[str], tuple[tuple[str, str | None], ...]] = {}
     for c in clauses:
-        probes: dict[str, str | None] = {}
-        for marked in c:
-            lit, probe = _clean(marked), _probe(marked, common)
-            if lit in probes and not (probes[lit] == probe or _implies(probe, probes[lit])):
-                probes[lit] = None  # one spelling may match without a word start
-            else:
-                probes.setdefault(lit, probe)
-        lits = [x for x in probes if not any(y != x and y in x for y in probes)]  # the shorter suffices
+        lits, entry = _clause(c, common)
+        if len(lits) > 16:  # too many to test: the last words they end with, fewer, serve as well
+            lits, entry = _clause(frozenset(map(_last_word, c)), common)
         if len(lits) > 16 or min(map(len, lits)) < shortest:
             continue
-        # a literal that stands for longer ones keeps its probe only if they share it
-        entry = tuple(sorted(((x, probes[x] if all(x not in y or _implies(probes[y], probes[x]) for y in probes) else None)
-                              for x in lits),
-                             key=lambda e: (-len(e[0]), e[0])))
         good.setdefault(frozenset(lits), entry)
     ranked = sorted(good.values(), key=lambda c: (sum(p is None for _, p in c), len(c), -min(len(x) for x, _ in c), c))
     return tuple(ranked[:3])
+
+
+def _clause(c: frozenset[str], common: frozenset[str]) -> tuple[list[str], tuple[tuple[str, str | None], ...]]:
+    """The literals of a clause of marked strings (those standing for longer ones left out), and the
+    clause as a gate's: each literal with its probe (see `gates`)."""
+    probes: dict[str, str | None] = {}
+    for marked in c:
+        lit, probe = _clean(marked), _probe(marked, common)
+        if lit in probes and not (probes[lit] == probe or _implies(probe, probes[lit])):
+            probes[lit] = None  # one spelling may match without a word start
+        else:
+            probes.setdefault(lit, probe)
+    lits = [x for x in probes if not any(y != x and y in x for y in probes)]  # the shorter suffices
+    # a literal that stands for longer ones keeps its probe only if they share it
+    entry = tuple(sorted(((x, probes[x] if all(x not in y or _implies(probes[y], probes[x]) for y in probes) else None)
+                          for x in lits),
+                         key=lambda e: (-len(e[0]), e[0])))
+    return lits, entry
+
+
+def _last_word(marked: str) -> str:
+    """The end of a marked string from the space before its last word ("a day ago" -> " ago"), a part of
+    every text the string is in; the string itself when that word is shorter than three characters."""
+    i = marked.rfind(" ")
+    return marked[i:] if i > 0 and len(_clean(marked[i + 1 :])) >= 3 else marked
 
 
 def passes(clauses: Gate, text: str, starts: set[str] | None = None) -> bool:

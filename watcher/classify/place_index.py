@@ -16,7 +16,9 @@ import re
 
 from watcher.classify.rules import gazetteer, place_key
 
-_TOKEN = r"(?:(?:St|Ft|Mt)\.|[A-Z][A-Za-z-]*(?:['’](?!s\b)[A-Za-z]+)?)"
+# a capitalised word, or "St.", "Ft.", "Mt." (`(?:St|Ft|Mt)\.|[A-Z][A-Za-z-]*...`, the same matches): written
+# to start with its capital letter so that `re` skips from one capital letter to the next
+_TOKEN = r"[A-Z](?:(?<=[SFM])t\.|[A-Za-z-]*(?:['’](?!s\b)[A-Za-z]+)?)"
 # a maximal run of capitalised words joined by a space or " of ", " de ", " la ", " del "
 # (the same words `_TOKEN.finditer` finds, grouped where the gap between two is such a joiner)
 RUN = re.compile(_TOKEN + r"(?:(?: | of | de | la | del )" + _TOKEN + r")*")
