@@ -181,13 +181,22 @@ def _official_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, tu
             titled[surname] = (titled[surname][0] + " " + title + ":" + st, "")
     # \b(Abbott|Brown|...)\b, written so that `re` skips to the possible first letters
     surnames = re.compile("(" + word_alternation(sorted(titled, key=len, reverse=True)) + r")\b(?!\s+[A-Z])")
-    # a mayor by full name, or by title and surname where the surname is one mayor's ("Mayor Wu")
-    by_surname: dict[str, list[str]] = {}
-    for full in rules["mayors"]:
-        by_surname.setdefault(full.split()[-1], []).append(full)
-    named = {f"Mayor {last}": fulls[0] for last, fulls in by_surname.items() if len(fulls) == 1}
-    mayors = re.compile("(" + word_alternation([*rules["mayors"], *named]) + r")\b")
+    named = _mayor_names()
+    mayors = re.compile("(" + word_alternation(list(named)) + r")\b")
     return surnames, mayors, titled, named
+
+
+@functools.cache
+def _mayor_names() -> dict[str, str]:
+    """How the officials table's mayors are named in text, each form to the full name: the full name, and
+    the title with the surname where the surname is one mayor's ("Mayor Wu")."""
+    mayors = place_rules()["officials"]["mayors"]
+    by_surname: dict[str, list[str]] = {}
+    for full in mayors:
+        by_surname.setdefault(full.split()[-1], []).append(full)
+    return {full: full for full in mayors} | {
+        f"Mayor {last}": fulls[0] for last, fulls in by_surname.items() if len(fulls) == 1
+    }
 
 
 def _officials(text: str) -> list[Jurisdiction]:
@@ -201,7 +210,7 @@ def _officials(text: str) -> list[Jurisdiction]:
             if pats[title].search(before):
                 found.append(g.by_postal[st])
     for m in mayors.finditer(text):
-        name, st = rules["mayors"][named.get(m.group(1), m.group(1))].rsplit(" ", 1)
+        name, st = rules["mayors"][named[m.group(1)]].rsplit(" ", 1)
         k = place_key(name)
         if k in g.states or st == "DC":
             found.append(g.by_postal[st])
@@ -238,9 +247,9 @@ def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention], mentions
 
 @functools.cache
 def _city_mayors(city: str) -> tuple[str, ...]:
-    """How the mayors of `city` in the officials table are named: in full, and as "Mayor <surname>"."""
-    names = [full for full, place in place_rules()["officials"]["mayors"].items() if place.rsplit(" ", 1)[0] == city]
-    return tuple(names + [f"Mayor {full.split()[-1]}" for full in names])
+    """The forms (`_mayor_names`) that name a mayor of `city`."""
+    mayors = place_rules()["officials"]["mayors"]
+    return tuple(form for form, full in _mayor_names().items() if mayors[full].rsplit(" ", 1)[0] == city)
 
 
 def _names_city_mayor(text: str, city: str) -> bool:
