@@ -23,10 +23,17 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watcher.config import SmtpSettings, WebhookSettings
 from watcher.deliver.postman import SMTP_ROUND_TRIPS
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from watcher.store.db import Database
 
 MARGIN = 20.0  # seconds on top of the longest attempt: the claim's write, the outcome's, a busy event loop
 
@@ -97,3 +104,16 @@ def dead(owner: str, me: str = OWNER) -> bool:
     if machine != my_machine or machine.startswith("host:") or owner == me:
         return False
     return pid == int(my_pid) or not _alive(pid)
+
+
+async def release_dead(
+    db: Database,
+    claimants: Callable[[sqlite3.Connection], set[str]],
+    release: Callable[[sqlite3.Connection, Iterable[str]], int],
+    me: str = OWNER,
+) -> tuple[int, int]:
+    """At a sender's start: release the claims of senders that are certainly gone (`dead`), read with
+    `claimants` and dropped with `release` (the SQL of one table: store.outbox or store.mail).
+    Returns (claims released, senders)."""
+    gone = [o for o in await db.run(claimants) if dead(o, me)]
+    return (await db.write(release, gone) if gone else 0), len(gone)

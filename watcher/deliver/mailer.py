@@ -110,11 +110,10 @@ class Mailer:
     async def prepare(self) -> None:
         now = self.clock()
         await self.db.write(sql.sync_subscribers, list(self.subscribers), now)
-        gone = [o for o in await self.db.run(sql.claimants) if lease.dead(o, self.owner)]
-        if gone:
-            n = await self.db.write(sql.release, gone)
+        n, senders = await lease.release_dead(self.db, sql.claimants, sql.release, self.owner)
+        if senders:
             log.warning("released the claims of senders that died mid-send; sending again",
-                        extra={"digests": n, "senders": len(gone)})
+                        extra={"digests": n, "senders": senders})
         self._key = await self.db.write(sql.server_secret, "unsubscribe", self.make_key, now)
 
     @property

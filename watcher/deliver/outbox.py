@@ -106,11 +106,10 @@ class Outbox:
     async def prepare(self) -> None:
         if self.endpoints:
             await self.db.write(sql.sync_endpoints, self.endpoints)
-        gone = [o for o in await self.db.run(sql.claimants) if lease.dead(o, self.owner)]
-        if gone:
-            n = await self.db.write(sql.release, gone)
+        n, senders = await lease.release_dead(self.db, sql.claimants, sql.release, self.owner)
+        if senders:
             log.warning("released the claims of senders that died mid-send; sending again",
-                        extra={"deliveries": n, "senders": len(gone)})
+                        extra={"deliveries": n, "senders": senders})
         if self.configured is not None:
             n = await self.db.write(sql.cancel_orphans, self.configured, self.clock())
             if n:
