@@ -40,6 +40,17 @@ _METONYMS = frozenset({"WASHINGTON"})
 # after a name in a list: a capitalised word makes it a person's first name ("Wu of Boston, Brandon Johnson of")
 _FIRST_NAME_AFTER = re.compile(r" [A-Z][a-z]")
 
+# the forms the helpers below test, compiled once
+_COUNTY_SUFFIX = re.compile(r"\s+County$")
+_LIST_SPLIT = re.compile(r",? and |, ")
+# between two places of a list ("Chicago, Denver", "Texas and the city of Austin")
+_LIST_GAP = re.compile(
+    r"(?:'s)?(?:,|;|,? and|,? or|,? as well as|,? along with) (?:the (?:states?|city|cities|county|counties) of )?")
+_SENTENCE_END = re.compile(r"[.!?]\s+$")
+# after a place: a state that locates it (", Texas", ", TX", ", D.C.")
+_STATE_AFTER = re.compile(r",\s+((?:[A-Z][a-z]+ ?){1,3}|[A-Z]{2}\b|D\.C\.)")
+_LONG_WORD = re.compile(r"\b[a-zA-Z]{4,}\b")
+
 # after an upper-case place name: a dateline ("BOSTON —", "ST. PAUL, Minn. —", "CHICAGO (AP) —")
 _DATELINE = re.compile(r"(?:,\s*[A-Z][A-Za-z.]*(?:\s[A-Z][A-Za-z.]*)?)?(?:\s*\([A-Za-z]+\))?\s*(?:[—–]|--?\s)")
 
@@ -108,12 +119,12 @@ def _find_mentions(text: str) -> list[Mention]:
         return True
 
     for m in pats["alias"].finditer(text):
-        base = re.sub(r"\s+County$", "", m.group(0))
+        base = _COUNTY_SUFFIX.sub("", m.group(0))
         j = g.aliases[base]
         mentions.append(Mention(m.start(), m.end(), m.group(0), [Candidate(j, 10**9)], "alias", accepted=True))
         taken.append((m.start(), m.end()))
     for m in pats["plural_counties"].finditer(text):
-        for name in re.split(r",? and |, ", m.group(1)):
+        for name in _LIST_SPLIT.split(m.group(1)):
             options = g.counties.get(place_key(name + " County"), [])
             if options:
                 s = text.index(name, m.start())
@@ -164,7 +175,7 @@ def _list_neighbours(text: str, mentions: list[Mention], i: int) -> list[Mention
         while 0 <= j + step < len(mentions):
             a, b = (mentions[j + step], mentions[j]) if step < 0 else (mentions[j], mentions[j + step])
             gap = text[a.end : b.start]
-            if not re.fullmatch(r"(?:'s)?(?:,|;|,? and|,? or|,? as well as|,? along with) (?:the (?:states?|city|cities|county|counties) of )?", gap):
+            if not _LIST_GAP.fullmatch(gap):
                 break
             j += step
             out.append(mentions[j])
@@ -355,7 +366,7 @@ def _city_accepted(text: str, m: Mention, named_states: set[str], window_starts:
 
 def _sentence_start(text: str, at: int) -> bool:
     before = text[max(0, at - 3) : at]
-    return at == 0 or before.endswith("\n") or bool(re.search(r"[.!?]\s+$", before))
+    return at == 0 or before.endswith("\n") or bool(_SENTENCE_END.search(before))
 
 
 def _incidental(text: str, m: Mention, window_starts: _WindowStarts) -> bool:
@@ -392,10 +403,17 @@ class _WindowStarts:
             starts = word_starts(self.low) if self.ascii else set()
         self.starts = starts & _window_probes()
         self.extended: set[str] | None = None
+        self.seen: dict[tuple[int, int], tuple[str | None, set[str] | None]] = {}
 
     def __call__(self, a: int, b: int) -> tuple[str | None, set[str] | None]:
         if not self.ascii:
             return None, None
+        got = self.seen.get((a, b))
+        if got is None:
+            got = self.seen[a, b] = self._window(a, b)
+        return got
+
+    def _window(self, a: int, b: int) -> tuple[str, set[str]]:
         low = self.low
         window = low[a:b]
         cuts_first = a > 0 and window and _is_word_char(low[a - 1]) and _is_word_char(window[0])
@@ -417,7 +435,7 @@ def _is_word_char(ch: str) -> bool:
 
 
 def _state_after(after: str) -> bool:
-    m = re.match(r",\s+((?:[A-Z][a-z]+ ?){1,3}|[A-Z]{2}\b|D\.C\.)", after)
+    m = _STATE_AFTER.match(after)
     if not m:
         return False
     k = place_key(m.group(1).strip())
@@ -427,7 +445,7 @@ def _state_after(after: str) -> bool:
 def _sentence_case_from(text: str) -> int:
     """Where sentence-case text begins: a Title Case headline at the start is skipped."""
     first = text.split("\n", 1)[0]
-    words = re.findall(r"\b[a-zA-Z]{4,}\b", first)
+    words = _LONG_WORD.findall(first)
     if words and sum(w[0].isupper() for w in words) / len(words) > 0.7:
         return len(first)
     return 0
