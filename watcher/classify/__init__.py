@@ -33,7 +33,8 @@ def classify(title: str, summary: str = "", body: str = "", *, source: str = "")
         return _NOT_RELEVANT
     windows = relevance.evidence_windows(body, lex.precheck.scanner) if body else ""
     starts = word_starts(lowered)  # shared by the stages that read the head
-    rel = relevance.weigh(head, windows, lowered, starts)
+    own_summary = bool(summary) and not relevance.opens(body, summary)
+    rel = relevance.weigh(head, windows, lowered, starts, summary=own_summary)
     relevant = rel.score > 0.5
     text = head if summary or not body else f"{title}\n{body[:1500]}"
     ev_text = f"{text}\n{windows}" if windows else text

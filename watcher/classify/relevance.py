@@ -36,6 +36,12 @@ def evidence_windows(body: str, precheck: re.Pattern[str], limit: int = 60) -> s
     return " … ".join(body[lo:hi] for lo, hi in spans)
 
 
+def opens(body: str, summary: str) -> bool:
+    """Whether `summary` is only the opening of `body` (a feed's truncated excerpt), not a summary of its own."""
+    words = summary.rstrip(" .…").split()[:12]
+    return bool(body) and bool(words) and body.split()[: len(words)] == words
+
+
 def _apply(features: tuple[Feature, ...], hits: set[int], offset: int, factor: float, seen: dict[str, float]) -> None:
     """Add the weight of each feature that matched (its index + offset in `hits`), once, the strongest kept."""
     end = offset + len(features)
@@ -51,10 +57,15 @@ def _hits(text: str, lowered: str | None = None, starts: set[str] | None = None)
     return lexicon().features.matching(text, lowered, word_starts(lowered) if starts is None else starts)
 
 
-def weigh(head: str, body_windows: str, lowered: str | None = None, starts: set[str] | None = None) -> Relevance:
+def weigh(
+    head: str, body_windows: str, lowered: str | None = None, starts: set[str] | None = None, summary: bool = False
+) -> Relevance:
     """Score title+summary (`head`) fully and the body's evidence windows at a discount.
 
     `lowered`, `starts`: `head.lower()` and its `word_starts`, when the caller has them.
+    `summary`: the head holds a summary of its own (not the body's opening). An item is about what its title and summary say: when they
+    hold no signal of their own (less than `head_support`), a body that speaks of sanctuary policies
+    in passing (an article on another topic that recalls them) counts only at `unsupported_body_factor`.
     """
     lex = lexicon()
     found: dict[str, float] = {}
@@ -62,9 +73,12 @@ def weigh(head: str, body_windows: str, lowered: str | None = None, starts: set[
     _apply(lex.signals, hits, 0, 1.0, found)
     _apply(lex.false_friends, hits, len(lex.signals), 1.0, found)
     if body_windows:
+        factor = lex.body_factor
+        if summary and sum(found.values()) < lex.head_support:
+            factor = lex.unsupported_body_factor
         hits = _hits(body_windows)
-        _apply(lex.signals, hits, 0, lex.body_factor, found)
-        _apply(lex.false_friends, hits, len(lex.signals), lex.body_factor, found)
+        _apply(lex.signals, hits, 0, factor, found)
+        _apply(lex.false_friends, hits, len(lex.signals), factor, found)
     total = sum(found.values())
     score = 1.0 / (1.0 + math.exp(-lex.steepness * (total - lex.threshold)))
     by_id = lex.feature_by_id

@@ -139,6 +139,8 @@ class Lexicon:
     threshold: float
     steepness: float
     body_factor: float
+    head_support: float
+    unsupported_body_factor: float
     precheck: Rule  # runs on lower-cased text
     signals: tuple[Feature, ...]
     false_friends: tuple[Feature, ...]
@@ -192,6 +194,8 @@ def lexicon() -> Lexicon:
         threshold=float(rel["threshold"]),
         steepness=float(rel["steepness"]),
         body_factor=float(rel["body_factor"]),
+        head_support=float(rel["head_support"]),
+        unsupported_body_factor=float(rel["unsupported_body_factor"]),
         precheck=precheck,
         signals=_features(rel["signals"], common),
         false_friends=_features(rel["false_friends"], common),
