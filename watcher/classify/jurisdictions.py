@@ -37,8 +37,9 @@ _STATE_CUE_AFTER = re.compile(
     r"senate|house|department|agencies|sheriffs?|counties|cities)\b", re.IGNORECASE)
 _STATE_CUE_BEFORE = re.compile(r"\b(?:state of|states of(?: [\w ,]+)?)\s+$", re.IGNORECASE)
 _METONYMS = frozenset({"WASHINGTON"})
-# after a name in a list: a capitalised word makes it a person's first name ("Wu of Boston, Brandon Johnson of")
-_FIRST_NAME_AFTER = re.compile(r" [A-Z][a-z]")
+# after a name in a list: a capitalised word or a middle initial makes it a person's first name ("Wu of Boston,
+# Brandon Johnson of", "New Jersey, Philip D. Murphy")
+_FIRST_NAME_AFTER = re.compile(r" [A-Z](?:[a-z]|\. [A-Z])")
 
 # the forms the helpers below test, compiled once
 _COUNTY_SUFFIX = re.compile(r"\s+County$")
@@ -242,6 +243,8 @@ def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention], mentions
         r"(?:'s)?\s+(?:state|gov|governor|attorney general|legislature|lawmakers|residents|officials|law)\b", after, re.I
     ):
         return False
+    if any(n.kind == "alias" and n.text in ("New York City", "NYC") for n in neighbours):
+        return False  # "New York, New York City and six other states": the city is named on its own
     kinds = [n.kind for n in neighbours if n.kind != "new_york"]
     if kinds:
         cities = sum(k in ("city", "county") or (k == "alias") for k in kinds)
@@ -319,7 +322,11 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
             elif place_key(m.text) in _METONYMS and not _state_cued(text, m, mentions, i):
                 m.incidental = True
 
+    # an ambiguous name ("Montgomery County") is read in the states the item names, or else in the state
+    # of the big cities it names, even in passing ("officers in Baltimore"), when they are all in one
     context_states = named_states
+    if not named_states and len(cities := _big_city_states(mentions)) == 1:
+        context_states = cities
     out: dict[tuple[str, str], Jurisdiction] = {}
     for i, m in enumerate(mentions):
         if not m.accepted or m.incidental:
@@ -335,6 +342,18 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
     for j in _officials(text):
         out.setdefault((j.name, j.state), j)
     return tuple(out.values())
+
+
+def _big_city_states(mentions: list[Mention]) -> set[str]:
+    """The states of the big cities (those taken at their bare name) among the mentions."""
+    least = place_rules()["bare_city_min_population"]
+    out: set[str] = set()
+    for m in mentions:
+        if m.kind == "city" and m.text.lower() not in _ambiguous():
+            best = _pick(m.options, set())
+            if best.size >= least:
+                out.add(best.jurisdiction.state)
+    return out
 
 
 def _city_accepted(text: str, m: Mention, named_states: set[str], window_starts: _WindowStarts) -> bool:
