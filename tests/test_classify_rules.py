@@ -316,8 +316,8 @@ def test_governors_defending_policies_at_a_hearing_make_a_statement():
     ("U.S. District Judge Ann Lee, sitting in San Antonio, blocked the Texas sanctuary cities ban.",
      ("San Antonio", "TX")),
     ("The Tennessee sanctuary bill passed at the state Capitol in Nashville.", ("Nashville", "TN")),
-    ("The man was held on an ICE detainer at Boston Municipal Court; Massachusetts law forbids it, the court "
-     "said.", ("Boston", "MA")),
+    ("The man was held on an ICE detainer at Boston Municipal Court; the state's law forbids it.",
+     ("Boston", "MA")),
     ("A Colorado district judge ruled that El Paso County may not honor ICE detainers.", ("Colorado", "CO")),
 ])
 def test_venues_and_scenes_are_not_parties(summary, incidental):
