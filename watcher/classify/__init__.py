@@ -33,7 +33,7 @@ def classify(title: str, summary: str = "", body: str = "", *, source: str = "")
         return _NOT_RELEVANT
     windows = relevance.evidence_windows(body, lex.precheck.scanner) if body else ""
     starts = word_starts(lowered)  # shared by the stages that read the head
-    own_summary = bool(summary) and not relevance.opens(body, summary)
+    own_summary = bool(summary) and not (body and relevance.opens(body, summary))
     rel = relevance.weigh(head, windows, lowered, starts, summary=own_summary)
     relevant = rel.score > 0.5
     text = head if summary or not body else f"{title}\n{body[:1500]}"

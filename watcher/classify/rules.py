@@ -71,8 +71,10 @@ def make_rule(pattern: str, case: bool = False, common: frozenset[str] = frozens
 
 
 def _common_probes(precheck: Rule) -> frozenset[str]:
-    """The word starts of the pre-check's literals: every text the other rules are tested on holds one."""
-    lits = [lit for clauses, _ in precheck.matcher.branches or () for c in clauses for lit, _ in c]
+    """The word starts of the pre-check's one-word literals: every text the other rules are tested on holds
+    one of them, most often one of these few words (a phrase of the pre-check, "notice and access", is rare)."""
+    lits = [lit for clauses, _ in precheck.matcher.branches or () for c in clauses for lit, _ in c
+            if re.fullmatch(r"\w+", lit)]
     return frozenset(m.group(0) for m in (re.match(r"\w{3,4}", lit) for lit in lits) if m)
 
 
