@@ -243,7 +243,8 @@ def _new_york_is_city(text: str, m: Mention, neighbours: list[Mention], mentions
         r"(?:'s)?\s+(?:state|gov|governor|attorney general|legislature|lawmakers|residents|officials|law)\b", after, re.I
     ):
         return False
-    if any(n.kind == "alias" and n.text in ("New York City", "NYC") for n in neighbours):
+    nyc = gazetteer().aliases["New York City"]
+    if any(n.kind == "alias" and n.options[0].jurisdiction == nyc for n in neighbours):
         return False  # "New York, New York City and six other states": the city is named on its own
     kinds = [n.kind for n in neighbours if n.kind != "new_york"]
     if kinds:
