@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from itertools import chain
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P
 
@@ -254,10 +255,32 @@ def _implies(p: str | None, q: str | None) -> bool:
     return p is not None and p == q
 
 
+class _TokenStarts(dict):
+    """token -> the word starts of its words (see `word_starts`), worked out on a token's first use.
+
+    A token is a run of non-space characters ("sanctuary", "(ice)", "u.s.-mexico"): a bounded vocabulary,
+    like `place_index._WORDS`; past `_TOKEN_CAP` tokens new ones are worked out each time, not kept."""
+
+    def __missing__(self, token: str) -> tuple[str, ...]:
+        starts = tuple(_WORD_START.findall(token))
+        if len(self) < _TOKEN_CAP:
+            self[token] = starts
+        return starts
+
+
+_TOKEN_CAP = 100_000
+_token_starts = _TokenStarts().__getitem__
+
+
 def word_starts(text: str) -> set[str]:
     """The first 4 characters of every word of `text` (the word itself when shorter): what `_probe` keys are
-    looked up in."""
-    return set(_WORD_START.findall(text))  # the regex slices the words
+    looked up in.
+
+    The union of the word starts of the text's tokens (`str.split()`): a word (a run of `\\w` characters)
+    never holds a space character, so every word of the text is a word of one token, whole. Most tokens
+    have been seen before: a look-up each, where the regex finding every word (the set's former source)
+    costs about twice as much per text."""
+    return set(chain.from_iterable(map(_token_starts, text.split())))
 
 
 Gate = tuple[tuple[tuple[str, "str | None"], ...], ...]
