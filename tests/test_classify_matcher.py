@@ -11,7 +11,7 @@ from watcher.classify import kinds
 from watcher.classify.evaluate import load_jsonl
 from watcher.classify.jurisdictions import _patterns
 from watcher.classify.matcher import Finder, IndexedMatcher, Matcher, word_starts
-from watcher.classify.pattern_analysis import gates
+from watcher.classify.pattern_analysis import ascii_twin, gates
 from watcher.classify.rules import lexicon, place_rules
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"  # <repo>/../shared
@@ -131,3 +131,50 @@ def test_every_rewritten_alternative_compiles():
     for m in matchers:
         for _, rx in m.branches or ():
             assert rx.compiled.pattern == rx.source
+
+
+def _compiled_pairs() -> list[tuple[re.Pattern[str], re.Pattern[str]]]:
+    """(regex, its ASCII twin) for every regex the classifier's matchers and finders search with."""
+    lex = lexicon()
+    matchers = [r.matcher for r in (lex.precheck, *(f.regex for f in (*lex.signals, *lex.false_friends)),
+                                    *(c.regex for c in lex.cues))]
+    matchers += [m for _, m in (*lex.actors, *lex.programs)]
+    matchers += [p for p in _patterns().values() if isinstance(p, Matcher)]
+    pairs = [(rx.compiled, rx.compiled_ascii) for m in matchers for _, rx in m.branches or ()]
+    finders = [*lex.courts, *(f for _, f in lex.legal_refs), lex.amount]
+    finders += [p for p in _patterns().values() if isinstance(p, Finder)]
+    for f in finders:
+        pairs.append((f.regex, f.regex_ascii))
+        if f.lowered_regex is not None:
+            pairs.append((f.lowered_regex, f.lowered_ascii))
+    return pairs
+
+
+def test_ascii_twins_find_what_their_regex_finds():
+    texts = [t for t in TEXTS if t.isascii()]
+    texts += [t.replace(" ", sep, 3) for t in texts[:200] for sep in ("\x1c", "\x1f", "\t", "\x0b")]
+    texts += ["a\x1cb", "ice\x1dagents", "sanctuary\x1ecities", "\x1f", "snake_case ice_agents 1373_x"]
+    for rx, twin in _compiled_pairs():
+        for t in texts:
+            for low in (t, t.lower()):
+                want = [(m.span(), m.groups()) for m in rx.finditer(low)]
+                assert [(m.span(), m.groups()) for m in twin.finditer(low)] == want, (rx.pattern, low[:80])
+
+
+@pytest.mark.parametrize("pattern, flags", [
+    (r"a\sb", 0), (r"a\Sb", 0), (r"[\s,]+", 0), (r"[^\s]+", 0), (r"[]\s]", 0), (r"[^]\s-]", 0), (r"\\s", 0),
+    (r"\bice\b\s*\w+", re.IGNORECASE), (r"(?i:ice)\s+[A-Z]", 0), (r"\d+\W", re.MULTILINE),
+])
+def test_ascii_twin_small_cases(pattern, flags):
+    twin = ascii_twin(pattern, flags)
+    rx = re.compile(pattern, flags)
+    for t in ("a b", "a\x1cb", "a\x1fb", "a\tb", "x]y\x1dz", "ICE \x1cAgents", "ice\\s", "12\x1c", "a-b", "_x_"):
+        assert [m.span() for m in twin.finditer(t)] == [m.span() for m in rx.finditer(t)], (pattern, t)
+
+
+def test_ascii_twin_refuses_what_it_cannot_be_sure_of():
+    assert ascii_twin(r"[\S]") is None  # a class holding \S
+    assert ascii_twin("\u212a", re.IGNORECASE) is None  # the Kelvin sign matches "k" under Unicode rules
+    assert ascii_twin("(?i:\u017f)") is None  # and the long s "s"
+    assert ascii_twin(r"\w", re.ASCII) is None
+    assert ascii_twin(r"(?u)\w") is None

@@ -346,6 +346,60 @@ def passes(clauses: Gate, text: str, starts: set[str] | None = None) -> bool:
     return True
 
 
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]*(?:[:)])")
+_UNICODE_SPACE_ASCII = "\\x1c-\\x1f"  # the ASCII characters Unicode `\\s` matches and ASCII `\\s` does not
+
+
+def ascii_twin(source: str, flags: int = 0) -> re.Pattern[str] | None:
+    """`re.compile(source, flags)` for ASCII texts: the same matches, at the same places, in any ASCII text;
+    None when that is not sure (`re.ASCII` or `re.LOCALE` asked for, or inline flags that set them).
+
+    Compiled with `re.ASCII`, whose `\\w`, `\\b`, `\\d` and `\\s` are table look-ups: Unicode ones call
+    the Unicode database for every character tested (most of the cost of a `\\b` or `\\w*`). On ASCII
+    characters the two agree, except that Unicode `\\s` also matches the separators U+001C..U+001F: every
+    `\\s` gets them back (`[\\s\\x1c-\\x1f]`), and a `\\S` in a character class makes the pattern
+    unsure. Case-insensitive matching agrees on ASCII text when the pattern itself is ASCII (the Kelvin
+    sign in a pattern matches "k" only under Unicode rules)."""
+    if flags & (re.ASCII | re.LOCALE):
+        return None
+    flags &= ~re.UNICODE  # the default of str patterns (in a compiled pattern's `flags`), and not ASCII's
+    inline = "".join(_INLINE_FLAGS.findall(source))
+    if any(f in inline for f in "aLu"):
+        return None
+    if not source.isascii() and (flags & re.IGNORECASE or "i" in inline):
+        return None
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            esc = source[i : i + 2]
+            if esc == "\\s":
+                out.append(_UNICODE_SPACE_ASCII + esc if in_class else f"[{_UNICODE_SPACE_ASCII}{esc}]")
+            elif esc == "\\S":
+                if in_class:
+                    return None
+                out.append(f"[^{_UNICODE_SPACE_ASCII}\\s]")
+            else:
+                out.append(esc)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            for lead in "^]":  # a leading "^", then a leading "]", belong to the class
+                if source[i : i + 1] == lead:
+                    out.append(lead)
+                    i += 1
+    try:
+        return re.compile("".join(out), flags | re.ASCII)
+    except (re.error, ValueError):
+        return None
+
+
 def scanner(source: str, flags: int = re.MULTILINE) -> re.Pattern[str]:
     """`source` compiled for finditer with each top-level alternative's leading `\\b` moved behind its first
     literal: the same matches in the same order, found without trying every position."""
