@@ -74,12 +74,16 @@ def test_evidence_patterns_find_what_their_regex_finds():
     finders = [*lex.courts, *(f for _, f in lex.legal_refs), lex.amount]
     for t in TEXTS:
         low = t.lower()
+        starts = word_starts(low)
         for _, m in (*lex.actors, *lex.programs):
-            assert m.test(t, low) == (m.regex.search(t) is not None), (m.regex.pattern, t[:80])
+            want = m.regex.search(t) is not None
+            assert m.test(t, low) == want, (m.regex.pattern, t[:80])
+            assert m.test(t, low, starts) == want, (m.regex.pattern, t[:80])
         for f in finders:
-            got = [(x.span(), x.group(0), x.groups()) for x in f.finditer(t, low)]
             want = [(x.span(), x.group(0), x.groups()) for x in f.regex.finditer(t)]
-            assert got == want, (f.regex.pattern, t[:80])
+            for known in (None, starts):
+                got = [(x.span(), x.group(0), x.groups()) for x in f.finditer(t, low, known)]
+                assert got == want, (f.regex.pattern, t[:80])
 
 
 def test_precheck_scanner_finds_the_same_spans():

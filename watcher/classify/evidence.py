@@ -20,7 +20,7 @@ def actors(text: str, lowered: str | None = None, starts: set[str] | None = None
     """`lowered`: `text.lower()`; `starts`: its `word_starts`, when the caller has them."""
     lex = lexicon()
     lowered = text.lower() if lowered is None else lowered
-    found = [name for name, rx in lex.actors if rx.test(text, lowered, starts if rx.ignorecase else None)]
+    found = [name for name, rx in lex.actors if rx.test(text, lowered, starts)]
     for rx in lex.courts:
         found.extend(m.group(0) for m in rx.finditer(text, lowered, starts))
     return _unique(found)
@@ -41,5 +41,6 @@ def amounts(text: str) -> tuple[str, ...]:
     return _unique([m.group(0).replace("$ ", "$") for m in lexicon().amount.finditer(text)])
 
 
-def programs(text: str) -> tuple[str, ...]:
-    return _unique([name for name, rx in lexicon().programs if rx.test(text)])
+def programs(text: str, lowered: str | None = None, starts: set[str] | None = None) -> tuple[str, ...]:
+    """`lowered`: `text.lower()`; `starts`: its `word_starts`, when the caller has them."""
+    return _unique([name for name, rx in lexicon().programs if rx.test(text, lowered, starts)])

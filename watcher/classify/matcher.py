@@ -36,6 +36,7 @@ from watcher.classify.pattern_analysis import (
     ascii_twin,
     caseless,
     distribute,
+    fold_probes,
     gates,
     lead_group_rewrite,
     lead_rewrite,
@@ -96,6 +97,8 @@ class Matcher:
 
     With `ignorecase`, an ASCII text is matched lower-cased against the lower-cased
     pattern (the same answers for ASCII); any other text runs the original regex.
+    A case-sensitive pattern's word probes are looked up lower-cased (`fold_probes`) in the word
+    starts of the lower-cased text, when the text is ASCII: the word starts callers have.
     """
 
     __slots__ = ("branches", "ignorecase", "probed", "probed_ascii", "quick", "quick_ascii", "regex")
@@ -121,17 +124,23 @@ class Matcher:
                     setattr(self, attr, _deferred(self, attr, build))
 
     def _build(self, probes: bool, attrs: tuple[str, str]) -> None:
-        for attr, fn in zip(attrs, _any_fn(self.branches, probes)):  # type: ignore[arg-type]
+        branches = self.branches
+        if probes and not self.ignorecase:  # the probes of the lower-cased text's word starts
+            branches = [(fold_probes(clauses), rx) for clauses, rx in branches]  # type: ignore[union-attr]
+        for attr, fn in zip(attrs, _any_fn(branches, probes)):  # type: ignore[arg-type]
             setattr(self, attr, fn)
 
     def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
-        """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
+        """Whether the pattern matches `text`. `starts`: `word_starts(lowered)`, if known (a case-sensitive
+        pattern uses them on an ASCII text only, where lower-casing moves no word)."""
         if self.branches is None:
             return self.regex.search(text) is not None
         if self.ignorecase:
             if not caseless(text):
                 return self.regex.search(text) is not None
             text = lowered if lowered is not None else text.lower()
+        elif starts is not None and not text.isascii():
+            starts = None
         if text.isascii():
             return (self.quick_ascii if starts is None else self.probed_ascii)(text, starts)  # type: ignore[misc]
         return (self.quick if starts is None else self.probed)(text, starts)  # type: ignore[misc]
@@ -156,7 +165,8 @@ class Finder:
         # a finditer costs a scan of the text: even two-character literals are worth testing first
         self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags, shortest=2) if ok else ()
         self.gate = _gate_fn(self.clauses, probes=False)  # `passes(self.clauses, t)`, compiled
-        self.probed_gate = _gate_fn(self.clauses)  # `passes(self.clauses, t, s)`, compiled
+        # `passes(self.clauses, t, s)`, compiled; a case-sensitive finder's probes lower-cased (see `Matcher`)
+        self.probed_gate = _gate_fn(self.clauses if self.ignorecase else fold_probes(self.clauses))
         self.lowered_regex = self.lowered_ascii = None
         if ok and ignorecase and "(?P" not in source:
             self.lowered_regex = re.compile(lead_group_rewrite(lower_pattern(source)), flags)
@@ -164,10 +174,10 @@ class Finder:
 
     def finditer(self, text: str, lowered: str | None = None, starts: set[str] | None = None):
         """`lowered`: `text.lower()`; `starts`: its `word_starts` (or a superset), when the caller has them
-        (the word starts serve case-insensitive finders only)."""
+        (a case-sensitive finder uses them on an ASCII text only, as a `Matcher` does)."""
         if self.clauses:
             if not self.ignorecase:
-                if not self.gate(text, None):
+                if not (self.gate(text, None) if starts is None or not text.isascii() else self.probed_gate(text, starts)):
                     return iter(())
             elif caseless(text):
                 low = lowered if lowered is not None else text.lower()

@@ -335,6 +335,15 @@ def _last_word(marked: str) -> str:
     return marked[i:] if i > 0 and len(_clean(marked[i + 1 :])) >= 3 else marked
 
 
+def fold_probes(clauses: Gate) -> Gate:
+    """A case-sensitive pattern's gate for the word starts of the lower-cased text: each probe lower-cased.
+
+    On an ASCII text, lower-casing keeps every character where it is and a word character a word
+    character, so the words of the text are those of the lower-cased text, lower-cased. (A literal that
+    is not ASCII cannot be in an ASCII text: whatever its probe, its gate fails, as the pattern does.)"""
+    return tuple(tuple((lit, probe if probe is None else probe.lower()) for lit, probe in c) for c in clauses)
+
+
 def passes(clauses: Gate, text: str, starts: set[str] | None = None) -> bool:
     """Whether `text` satisfies every clause; `starts` is `word_starts(text)` when the caller has it."""
     for clause in clauses:
