@@ -9,7 +9,7 @@ import pytest
 
 from watcher.classify import kinds
 from watcher.classify.evaluate import load_jsonl
-from watcher.classify.jurisdictions import _patterns
+from watcher.classify.jurisdictions import _official_patterns, _patterns
 from watcher.classify.matcher import Finder, IndexedMatcher, Matcher, word_starts
 from watcher.classify.pattern_analysis import ascii_twin, gates
 from watcher.classify.rules import lexicon, place_rules
@@ -29,6 +29,8 @@ AWKWARD = [
     "sanctuary\ncities\n\nICE\n",
     "8 U.S.C. § 1373 and 8 USC 1644; Executive Order 13768, E.O. 14159; SB 54, AB 450, HB 2315; 287(g)",
     "Sessions v. City of Philadelphia, the Trust Act and the California Values Act",
+    "Gov. Abbott, Attorney General Paxton and Mayor Wu; Ed Lee, London Breed and Bill de Blasio of NYC",
+    "ABBOTT abbott Abbottsford; Cooperation with Cooper; Lee County and Miami-Dade and Cook, Lake and Will counties",
 ]
 
 
@@ -72,6 +74,7 @@ def test_rule_sets_answer_like_each_rule():
 def test_evidence_patterns_find_what_their_regex_finds():
     lex = lexicon()
     finders = [*lex.courts, *(f for _, f in lex.legal_refs), lex.amount]
+    finders += [p for p in _patterns().values() if isinstance(p, Finder)]
     for t in TEXTS:
         low = t.lower()
         starts = word_starts(low)
@@ -84,6 +87,15 @@ def test_evidence_patterns_find_what_their_regex_finds():
             for known in (None, starts):
                 got = [(x.span(), x.group(0), x.groups()) for x in f.finditer(t, low, known)]
                 assert got == want, (f.regex.pattern, t[:80])
+
+
+def test_official_names_are_found_as_their_regex_finds_them():
+    for names in _official_patterns()[:2]:
+        plain = re.compile(names.regex.pattern)
+        for t in TEXTS:
+            want = [(m.span(), m.groups()) for m in plain.finditer(t)]
+            for starts in (None, word_starts(t.lower())):
+                assert [(m.span(), m.groups()) for m in names.finditer(t, starts)] == want, t[:80]
 
 
 def test_precheck_scanner_finds_the_same_spans():

@@ -44,11 +44,12 @@ from watcher.classify.pattern_analysis import (
     scanner,
     split_top,
     word_alternation,
+    word_probe,
     word_starts,
 )
 
-__all__ = ["Finder", "IndexedMatcher", "Matcher", "MatcherSet", "caseless", "lower_pattern", "scanner",
-           "word_alternation", "word_starts"]
+__all__ = ["Finder", "IndexedMatcher", "Matcher", "MatcherSet", "WordsFinder", "caseless", "lower_pattern",
+           "scanner", "word_alternation", "word_starts"]
 
 
 def alternatives(
@@ -188,6 +189,46 @@ class Finder:
             rx = self.lowered_ascii if low.isascii() else self.lowered_regex
             return [Found(text, m) for m in rx.finditer(low)]  # type: ignore[union-attr]
         return (self.regex_ascii if text.isascii() else self.regex).finditer(text)
+
+
+class WordsFinder:
+    """`re.compile("(" + word_alternation(words) + r")\\b" + tail).finditer(text)`: whole words (names) found in
+    a text, skipped when none of them can be in it.
+
+    Each word (as written, case and all) must be in the text, and the word start of one of its words
+    (`word_probe`) must be among those of the lower-cased text: a set intersection finds the few words
+    worth looking for, where the regex tries every capital letter of the text."""
+
+    __slots__ = ("by_probe", "probes", "regex", "regex_ascii", "unprobed")
+
+    def __init__(self, words: list[str], tail: str = "") -> None:
+        self.regex = re.compile("(" + word_alternation(words) + r")\b" + tail)
+        self.regex_ascii = ascii_twin(self.regex.pattern) or self.regex
+        self.by_probe: dict[str, list[str]] = {}
+        self.unprobed: list[str] = []
+        for w in words:
+            probe = word_probe(w)
+            if probe is None:
+                self.unprobed.append(w)
+            else:
+                self.by_probe.setdefault(probe, []).append(w)
+        self.probes = frozenset(self.by_probe)
+
+    def finditer(self, text: str, starts: set[str] | None = None):
+        """`starts`: `word_starts(text.lower())` (or a superset), when the caller has them (used on an ASCII
+        text only, where lower-casing moves no word)."""
+        if not text.isascii():
+            return self.regex.finditer(text)
+        if starts is not None and not self._may_match(text, starts):
+            return iter(())
+        return self.regex_ascii.finditer(text)
+
+    def _may_match(self, text: str, starts: set[str]) -> bool:
+        for probe in starts & self.probes:  # most texts hold none of them
+            for w in self.by_probe[probe]:
+                if w in text:
+                    return True
+        return any(w in text for w in self.unprobed)
 
 
 class Found:

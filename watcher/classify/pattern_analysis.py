@@ -124,6 +124,12 @@ def distribute(alt: str, budget: int) -> list[str]:
     return out
 
 
+def word_probe(words: str) -> str | None:
+    """The word probe (see `_probe`) of `words` matched whole (`\\bAbbott\\b`, `\\bEd Lee\\b`), lower-cased:
+    for the word starts of the lower-cased text, as `fold_probes` gives (ASCII texts)."""
+    return _probe(_B + words.lower() + _B)
+
+
 def word_alternation(words: list[str]) -> str:
     """`\\b(?:Abbott|Brown)` as `(?:A(?<=\\bA)bbott|B(?<=\\bB)rown)`: the same matches, but `re` skips
     to the possible first letters instead of trying every position. Words start with a word character."""
