@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
+from re import _constants as C  # type: ignore[attr-defined]
+from re import _parser as P
 
 import pytest
 
@@ -11,7 +14,7 @@ from watcher.classify import kinds
 from watcher.classify.evaluate import load_jsonl
 from watcher.classify.jurisdictions import _official_patterns, _patterns
 from watcher.classify.matcher import Finder, IndexedMatcher, Matcher, word_starts
-from watcher.classify.pattern_analysis import ascii_twin, gates
+from watcher.classify.pattern_analysis import ascii_twin, fold_probes, gates, lower_pattern, passes
 from watcher.classify.rules import lexicon, place_rules
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"  # <repo>/../shared
@@ -194,3 +197,69 @@ def test_ascii_twin_refuses_what_it_cannot_be_sure_of():
     assert ascii_twin("(?i:\u017f)") is None  # and the long s "s"
     assert ascii_twin(r"\w", re.ASCII) is None
     assert ascii_twin(r"(?u)\w") is None
+
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.,;:'\"-()§$#\n\t"
+_CATEGORIES = {C.CATEGORY_DIGIT: r"\d", C.CATEGORY_NOT_DIGIT: r"\D", C.CATEGORY_SPACE: r"\s",
+               C.CATEGORY_NOT_SPACE: r"\S", C.CATEGORY_WORD: r"\w", C.CATEGORY_NOT_WORD: r"\W"}
+
+
+def _in_class(items, ch: str) -> bool:
+    hit = any((op is C.LITERAL and av == ord(ch)) or (op is C.RANGE and av[0] <= ord(ch) <= av[1])
+              or (op is C.CATEGORY and re.fullmatch(_CATEGORIES[av], ch) is not None) for op, av in items)
+    return hit != any(op is C.NEGATE for op, _ in items)
+
+
+def _sample(items, rnd: random.Random, out: list[str]) -> None:
+    """Appends a random string the parsed pattern may match (zero-width assertions are left to the regex)."""
+    for op, av in items:
+        if op is C.LITERAL:
+            out.append(chr(av))
+        elif op is C.NOT_LITERAL:
+            out.append(rnd.choice([c for c in _ALPHABET if c != chr(av)]))
+        elif op is C.ANY:
+            out.append(rnd.choice(_ALPHABET[:-2]))
+        elif op is C.IN:
+            out.append(rnd.choice([c for c in _ALPHABET if _in_class(av, c)] or ["\u2028"]))
+        elif op is C.BRANCH:
+            _sample(rnd.choice(av[1]), rnd, out)
+        elif op is C.SUBPATTERN:
+            _sample(av[-1], rnd, out)
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+            for _ in range(rnd.randint(av[0], min(av[1], av[0] + 3))):
+                _sample(av[2], rnd, out)
+
+
+def test_gates_pass_on_generated_matches():
+    """Every gate holds on texts the regex matches: texts generated from each alternative, in random context,
+    tested with their word starts (a case-sensitive pattern's probes lower-cased, on the lower-cased text)."""
+    lex, rnd = lexicon(), random.Random(7)
+    gated = [(rx.source, rx.flags, clauses, True) for ms in (lex.features._set, lex.cue_set._set)
+             for _, clauses, rx, _ in ms.branches]
+    matchers = [r.matcher for r in (lex.precheck, lex.background, *(getattr(lex.forms, k) for k in (
+        "instrument_title", "instrument_text", "instrument_publisher_text", "court_caption", "court_docket",
+        "court_filing", "court_disposition")))]
+    matchers += [m for _, m in (*lex.actors, *lex.programs)] + [p for p in _patterns().values() if isinstance(p, Matcher)]
+    gated += [(rx.source, rx.flags, clauses, m.ignorecase) for m in matchers for clauses, rx in m.branches or ()]
+    for f in [*lex.courts, *(f for _, f in lex.legal_refs), *(p for p in _patterns().values() if isinstance(p, Finder))]:
+        if f.lowered_regex is not None:
+            gated.append((lower_pattern(f.regex.pattern), f.lowered_regex.flags, f.clauses, True))
+        elif f.clauses:
+            gated.append((f.regex.pattern, f.regex.flags, f.clauses, f.ignorecase))
+    context = ["", " ", ".", "\n", "x", "Q", "(", "-", "_", "9"]
+    checked = 0
+    for source, flags, clauses, lowered in gated:
+        rx, parsed = re.compile(source, flags), P.parse(source, flags)
+        for _ in range(12):
+            out: list[str] = []
+            _sample(parsed, rnd, out)
+            t = "".join([rnd.choice(context), rnd.choice(context), *out, rnd.choice(context), rnd.choice(context)])
+            if rx.search(t) is None:
+                continue
+            checked += 1
+            assert passes(clauses, t), (source, t)
+            if lowered:
+                assert passes(clauses, t, word_starts(t)), (source, t)
+            elif t.isascii():
+                assert passes(fold_probes(clauses), t, word_starts(t.lower())), (source, t)
+    assert checked > 2000

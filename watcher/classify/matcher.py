@@ -285,8 +285,10 @@ class MatcherSet:
                 self.branches.append((m_id, clauses, rx, probe_sets))  # type: ignore[arg-type]
                 self.owner.append(m_id)
                 probed = [c for c in clauses if all(p is not None for _, p in c)]
-                if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer)
-                    best = min(probed, key=lambda c: (len({p for _, p in c}), -min(len(x) for x, _ in c), c))
+                if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer), a
+                    # clause with probes of one or two characters (likely common words) only when no other has
+                    best = min(probed, key=lambda c: (any(len(p) < 3 for _, p in c), len({p for _, p in c}),
+                                                       -min(len(x) for x, _ in c), c))
                     self.probes.append(tuple(sorted({p for _, p in best})))  # type: ignore[type-var]
                     for p in self.probes[-1]:
                         self.index.setdefault(p, []).append(b_id)
