@@ -8,6 +8,7 @@ cannot read gets no gates and simply runs as it is.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterator
 from itertools import chain
@@ -393,9 +394,21 @@ def gates(
             lits, entry = _clause(frozenset(map(_last_word, c)), common)
         if len(lits) > 16 or min(map(len, lits)) < shortest:
             continue
-        good.setdefault(frozenset(lits), entry)
+        entry = _common_start(entry)
+        good.setdefault(frozenset(x for x, _ in entry), entry)
     ranked = sorted(good.values(), key=_clause_rank)
     return tuple(ranked[:3])
+
+
+def _common_start(entry: tuple[tuple[str, str | None], ...]) -> tuple[tuple[str, str | None], ...]:
+    """A clause of literals that start alike and share their probe ("sanctuary city", "sanctuary-",
+    "sanctuary' "...) as the one literal they start with ("sanctuary"): one scan of the text where each
+    literal took one, and the pattern's own search looks at what follows. Kept as it is when the common
+    start is shorter than 4 characters."""
+    if len(entry) < 2 or len({probe for _, probe in entry}) > 1:
+        return entry
+    start = os.path.commonprefix([x for x, _ in entry])
+    return ((start, entry[0][1]),) if len(start) >= 4 else entry
 
 
 def _clause_rank(c: tuple[tuple[str, str | None], ...]) -> tuple:
