@@ -219,16 +219,26 @@ class WordsFinder:
         text only, where lower-casing moves no word)."""
         if not text.isascii():
             return self.regex.finditer(text)
-        if starts is not None and not self._may_match(text, starts):
-            return iter(())
-        return self.regex_ascii.finditer(text)
+        if starts is None:
+            return self.regex_ascii.finditer(text)
+        first = self._first(text, starts)
+        # no match starts before the first of the words the text holds (the regex still reads the text
+        # before it, for the `\\b` and lookbehinds)
+        return iter(()) if first < 0 else self.regex_ascii.finditer(text, first)
 
-    def _may_match(self, text: str, starts: set[str]) -> bool:
+    def _first(self, text: str, starts: set[str]) -> int:
+        """Where the first of the words the text can hold is (the words whose probe it has), or -1."""
+        first = -1
         for probe in starts & self.probes:  # most texts hold none of them
             for w in self.by_probe[probe]:
-                if w in text:
-                    return True
-        return any(w in text for w in self.unprobed)
+                at = text.find(w)
+                if at >= 0 and (first < 0 or at < first):
+                    first = at
+        for w in self.unprobed:
+            at = text.find(w)
+            if at >= 0 and (first < 0 or at < first):
+                first = at
+        return first
 
 
 class Found:
