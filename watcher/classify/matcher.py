@@ -102,13 +102,14 @@ class Matcher:
     starts of the lower-cased text, when the text is ASCII: the word starts callers have.
     """
 
-    __slots__ = ("branches", "ignorecase", "probed", "probed_ascii", "quick", "quick_ascii", "regex")
+    __slots__ = ("branches", "common", "ignorecase", "probed", "probed_ascii", "quick", "quick_ascii", "regex")
 
     def __init__(
         self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE, common: frozenset[str] = frozenset()
     ) -> None:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
         self.ignorecase = ignorecase or "(?i" in source
+        self.common = common
         if self.ignorecase and not ignorecase:  # inline (?i:...): keep the regex as it is
             self.branches = None
         else:
@@ -296,9 +297,10 @@ class MatcherSet:
                 self.owner.append(m_id)
                 probed = [c for c in clauses if all(p is not None for _, p in c)]
                 if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer), a
-                    # clause with probes of one or two characters (likely common words) only when no other has
-                    best = min(probed, key=lambda c: (any(len(p) < 3 for _, p in c), len({p for _, p in c}),
-                                                       -min(len(x) for x, _ in c), c))
+                    # clause with probes most texts hold (the matcher's `common`) or probes of one or two
+                    # characters (likely common words) only when no other has
+                    best = min(probed, key=lambda c: (any(p in m.common or len(p) < 3 for _, p in c),  # type: ignore[operator]
+                                                       len({p for _, p in c}), -min(len(x) for x, _ in c), c))
                     self.probes.append(tuple(sorted({p for _, p in best})))  # type: ignore[type-var]
                     for p in self.probes[-1]:
                         self.index.setdefault(p, []).append(b_id)
