@@ -427,12 +427,17 @@ def _clause(c: frozenset[str], common: frozenset[str]) -> tuple[list[str], tuple
         lit, found = _clean(marked), _probes(marked, common)
         shown[lit] = found if lit not in shown else _shared_probes(shown[lit], found)
     lits = [x for x in shown if not any(y != x and y in x for y in shown)]  # the shorter suffices
-    # a literal that stands for longer ones takes the best probe they all show, if any
-    entries = []
+    # a literal that stands for longer ones takes the best probe they all show; when they show none in
+    # common but each shows one, a few are kept with their own ("pew" with "pew", "pews" with "pews")
+    entries: dict[str, str | None] = {}
     for x in lits:
-        common_to_all = functools.reduce(_shared_probes, (found for y, found in shown.items() if x in y))
-        entries.append((x, max(common_to_all, key=common_to_all.__getitem__, default=None)))
-    return lits, tuple(sorted(entries, key=lambda e: (-len(e[0]), e[0])))
+        covered = {y: found for y, found in shown.items() if x in y}
+        common_to_all = functools.reduce(_shared_probes, covered.values())
+        if not common_to_all and len(covered) <= 4 and all(covered.values()):
+            entries.update((y, max(found, key=found.__getitem__)) for y, found in covered.items())
+        else:
+            entries[x] = max(common_to_all, key=common_to_all.__getitem__, default=None)
+    return lits, tuple(sorted(entries.items(), key=lambda e: (-len(e[0]), e[0])))
 
 
 def _shared_probes(a: dict[str, tuple[bool, int, int]], b: dict[str, tuple[bool, int, int]]) -> dict:
