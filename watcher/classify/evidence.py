@@ -7,12 +7,18 @@ import re
 from watcher.classify.rules import lexicon
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _unique(items: list[str]) -> tuple[str, ...]:
+    """The items, spaces collapsed, each once (case aside), in order."""
     seen: dict[str, None] = {}
+    lowered: set[str] = set()  # the lower-cased items kept
     for i in items:
-        i = re.sub(r"\s+", " ", i).strip(" ,.")
-        if i and i.lower() not in {s.lower() for s in seen}:
+        i = _SPACES.sub(" ", i).strip(" ,.")
+        if i and i.lower() not in lowered:
             seen[i] = None
+            lowered.add(i.lower())
     return tuple(seen)
 
 
