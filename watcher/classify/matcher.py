@@ -533,4 +533,6 @@ class IndexedMatcher(Matcher):
             return super().test(text, lowered, starts)
         if self.ignorecase:
             text = lowered if lowered is not None else text.lower()
+        else:
+            starts = None  # the set's probes are the text's own, not the lower-cased text's
         return bool(self._set.matching(text, word_starts(text) if starts is None else starts))
