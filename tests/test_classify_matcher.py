@@ -127,6 +127,9 @@ def test_place_context_patterns_answer_like_their_regex():
     (r"\bsa(?:ys|id)\b", "essays", False),
     (r"(?:limit|bar)\w*[^.]{0,20}\bice\b", "embargo on ice", True),
     (r"^(?:presidential )?executive order\b", "x\nexecutive order", True),
+    (r"\b(?:advance )?notice of release", "gave notice of release", True),
+    (r"\b(?:advance )?notice of release", "an advance notices of release", False),
+    (r"\b(?:advance |prior )?+notice", "advance notice", True),
 ])
 def test_matcher_small_cases(pattern, text, want):
     for m in (Matcher(pattern), IndexedMatcher(pattern)):

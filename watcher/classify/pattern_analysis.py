@@ -109,22 +109,30 @@ def split_top(src: str) -> list[str]:
 
 
 def distribute(alt: str, budget: int) -> list[str]:
-    """`\\b(?:a|b)rest` -> [`\\barest`, `\\bbrest`]: the same matches, each with a literal start."""
+    """`\\b(?:a|b)rest` -> [`\\barest`, `\\bbrest`]: the same matches, each with a literal start; an optional
+    group too: `\\b(?:a )?rest` -> [`\\ba rest`, `\\brest`] (not a possessive one, `(?:a )?+`, which gives
+    up no `a` it took)."""
     lead = "\\b" if alt.startswith("\\b") else ""
     i = len(lead)
     if not alt.startswith("(?:", i):
         return [alt]
     j = _group_end(alt, i)
-    if j < 0 or alt[j + 1 : j + 2].startswith(_QUANTIFIER):
+    if j < 0:
         return [alt]
-    inner = split_top(alt[i + 3 : j])
+    rest = alt[j + 1 :]
+    optional = rest[:1] == "?" and rest[1:2] != "+"
+    if optional:
+        rest = rest[2:] if rest[1:2] == "?" else rest[1:]
+    elif rest.startswith(_QUANTIFIER):
+        return [alt]
+    inner = split_top(alt[i + 3 : j]) + ([""] if optional else [])
     if len(inner) == 1:  # a group around the whole start: `(?:\\bx)rest` is `\\bxrest`
-        return distribute(lead + inner[0] + alt[j + 1 :], budget)
+        return distribute(lead + inner[0] + rest, budget)
     if len(inner) > budget:
         return [alt]
     out: list[str] = []
     for a in inner:
-        out.extend(distribute(lead + a + alt[j + 1 :], max(1, budget // len(inner))))
+        out.extend(distribute(lead + a + rest, max(1, budget // len(inner))))
     return out
 
 
