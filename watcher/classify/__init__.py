@@ -45,7 +45,7 @@ def classify(title: str, summary: str = "", body: str = "", *, source: str = "")
     places = jurisdictions.extract(text, (lowered, starts) if text is head and ascii_head else None)
     ev_lowered, ev_starts = (lowered, starts) if ev_text is head else (None, None)
     refs = evidence.legal_refs(ev_text, ev_lowered, ev_starts)
-    funds = evidence.programs(text)
+    funds = evidence.programs(text, *((lowered, starts) if text is head else (None, None)))
     reasons = list(rel.reasons[:5])
     reasons.insert(0, f"reads as {kind.replace('_', ' ')}")
     reasons += [f"names {r}" for r in refs[:4]]

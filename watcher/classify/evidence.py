@@ -7,12 +7,18 @@ import re
 from watcher.classify.rules import lexicon
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _unique(items: list[str]) -> tuple[str, ...]:
+    """The items, spaces collapsed, each once (case aside), in order."""
     seen: dict[str, None] = {}
+    lowered: set[str] = set()  # the lower-cased items kept
     for i in items:
-        i = re.sub(r"\s+", " ", i).strip(" ,.")
-        if i and i.lower() not in {s.lower() for s in seen}:
+        i = _SPACES.sub(" ", i).strip(" ,.")
+        if i and i.lower() not in lowered:
             seen[i] = None
+            lowered.add(i.lower())
     return tuple(seen)
 
 
@@ -20,7 +26,7 @@ def actors(text: str, lowered: str | None = None, starts: set[str] | None = None
     """`lowered`: `text.lower()`; `starts`: its `word_starts`, when the caller has them."""
     lex = lexicon()
     lowered = text.lower() if lowered is None else lowered
-    found = [name for name, rx in lex.actors if rx.test(text, lowered, starts if rx.ignorecase else None)]
+    found = [name for name, rx in lex.actors if rx.test(text, lowered, starts)]
     for rx in lex.courts:
         found.extend(m.group(0) for m in rx.finditer(text, lowered, starts))
     return _unique(found)
@@ -41,5 +47,6 @@ def amounts(text: str) -> tuple[str, ...]:
     return _unique([m.group(0).replace("$ ", "$") for m in lexicon().amount.finditer(text)])
 
 
-def programs(text: str) -> tuple[str, ...]:
-    return _unique([name for name, rx in lexicon().programs if rx.test(text)])
+def programs(text: str, lowered: str | None = None, starts: set[str] | None = None) -> tuple[str, ...]:
+    """`lowered`: `text.lower()`; `starts`: its `word_starts`, when the caller has them."""
+    return _unique([name for name, rx in lexicon().programs if rx.test(text, lowered, starts)])

@@ -19,7 +19,7 @@ from watcher.classify.matcher import (
     Finder,
     IndexedMatcher,
     Matcher,
-    word_alternation,
+    WordsFinder,
     word_starts,
 )
 from watcher.classify.place_index import candidate_spans
@@ -108,7 +108,8 @@ def _window_probes() -> frozenset[str]:
     )
 
 
-def _find_mentions(text: str) -> list[Mention]:
+def _find_mentions(text: str, starts: set[str] | None = None) -> list[Mention]:
+    """`starts`: `word_starts(text.lower())`, when the caller has them."""
     g, pats = gazetteer(), _patterns()
     mentions: list[Mention] = []
     taken: list[tuple[int, int]] = []
@@ -119,12 +120,12 @@ def _find_mentions(text: str) -> list[Mention]:
                 return False
         return True
 
-    for m in pats["alias"].finditer(text):
+    for m in pats["alias"].finditer(text, None, starts):
         base = _COUNTY_SUFFIX.sub("", m.group(0))
         j = g.aliases[base]
         mentions.append(Mention(m.start(), m.end(), m.group(0), [Candidate(j, 10**9)], "alias", accepted=True))
         taken.append((m.start(), m.end()))
-    for m in pats["plural_counties"].finditer(text):
+    for m in pats["plural_counties"].finditer(text, None, starts):
         for name in _LIST_SPLIT.split(m.group(1)):
             options = g.counties.get(place_key(name + " County"), [])
             if options:
@@ -184,17 +185,17 @@ def _list_neighbours(text: str, mentions: list[Mention], i: int) -> list[Mention
 
 
 @functools.cache
-def _official_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, tuple[str, str]], dict[str, str]]:
+def _official_patterns() -> tuple[WordsFinder, WordsFinder, dict[str, tuple[str, str]], dict[str, str]]:
     rules = place_rules()["officials"]
     titled: dict[str, tuple[str, str]] = {}
     for table, title in (("governors", "gov"), ("attorneys_general", "ag")):
         for surname, st in rules[table].items():
             titled.setdefault(surname, ("", ""))
             titled[surname] = (titled[surname][0] + " " + title + ":" + st, "")
-    # \b(Abbott|Brown|...)\b, written so that `re` skips to the possible first letters
-    surnames = re.compile("(" + word_alternation(sorted(titled, key=len, reverse=True)) + r")\b(?!\s+[A-Z])")
+    # \b(Abbott|Brown|...)\b, looked for only when the text can hold one of them
+    surnames = WordsFinder(sorted(titled, key=len, reverse=True), r"(?!\s+[A-Z])")
     named = _mayor_names()
-    mayors = re.compile("(" + word_alternation(list(named)) + r")\b")
+    mayors = WordsFinder(list(named))
     return surnames, mayors, titled, named
 
 
@@ -211,17 +212,18 @@ def _mayor_names() -> dict[str, str]:
     }
 
 
-def _officials(text: str) -> list[Jurisdiction]:
+def _officials(text: str, starts: set[str] | None = None) -> list[Jurisdiction]:
+    """`starts`: `word_starts(text.lower())`, when the caller has them."""
     rules, g, pats = place_rules()["officials"], gazetteer(), _patterns()
     surnames, mayors, titled, named = _official_patterns()
     found: list[Jurisdiction] = []
-    for m in surnames.finditer(text):
+    for m in surnames.finditer(text, starts):
         before = text[max(0, m.start() - 40) : m.start()]
         for entry in titled[m.group(1)][0].split():
             title, st = entry.split(":")
             if pats[title].search(before):
                 found.append(g.by_postal[st])
-    for m in mayors.finditer(text):
+    for m in mayors.finditer(text, starts):
         name, st = rules["mayors"][named[m.group(1)]].rsplit(" ", 1)
         k = place_key(name)
         if k in g.states or st == "DC":
@@ -285,7 +287,7 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
     if not text:
         return ()
     pats, g = _patterns(), gazetteer()
-    mentions = _find_mentions(text)
+    mentions = _find_mentions(text, known[1] if known is not None else None)
     named_states = {m.options[0].jurisdiction.state for m in mentions if m.kind == "state"}
     window_starts = _WindowStarts(text, known)
 
@@ -340,7 +342,7 @@ def extract(text: str, known: tuple[str, set[str]] | None = None) -> tuple[Juris
         if j.name == "Washington" and j.kind == "city":
             continue
         out.setdefault((j.name, j.state), j)
-    for j in _officials(text):
+    for j in _officials(text, known[1] if known is not None else None):
         out.setdefault((j.name, j.state), j)
     return tuple(out.values())
 

@@ -24,15 +24,19 @@ when a gate fails. Patterns it cannot analyse simply run as they are.
 
 from __future__ import annotations
 
+import functools
 import re
+import types
 
 from watcher.classify.pattern_analysis import (
     GLOBAL_FLAGS,
     MAX_BRANCHES,
     UNSAFE_ESCAPE,
     Gate,
+    ascii_twin,
     caseless,
     distribute,
+    fold_probes,
     gates,
     lead_group_rewrite,
     lead_rewrite,
@@ -40,11 +44,12 @@ from watcher.classify.pattern_analysis import (
     scanner,
     split_top,
     word_alternation,
+    word_probe,
     word_starts,
 )
 
-__all__ = ["Finder", "IndexedMatcher", "Matcher", "MatcherSet", "caseless", "lower_pattern", "scanner",
-           "word_alternation", "word_starts"]
+__all__ = ["Finder", "IndexedMatcher", "Matcher", "MatcherSet", "WordsFinder", "caseless", "lower_pattern",
+           "scanner", "word_alternation", "word_starts"]
 
 
 def alternatives(
@@ -64,18 +69,25 @@ def alternatives(
 
 
 class LazyRegex:
-    """A regex compiled on its first search: most alternatives never pass their gates."""
+    """A regex compiled on its first search: most alternatives never pass their gates. `compiled_ascii`:
+    its twin for ASCII texts (`ascii_twin`), compiled on its first search too."""
 
-    __slots__ = ("_rx", "flags", "source")
+    __slots__ = ("_ascii", "_rx", "flags", "source")
 
     def __init__(self, source: str, flags: int) -> None:
-        self.source, self.flags, self._rx = source, flags, None
+        self.source, self.flags, self._rx, self._ascii = source, flags, None, None
 
     @property
     def compiled(self) -> re.Pattern[str]:
         if self._rx is None:
             self._rx = re.compile(self.source, self.flags)
         return self._rx
+
+    @property
+    def compiled_ascii(self) -> re.Pattern[str]:
+        if self._ascii is None:
+            self._ascii = ascii_twin(self.source, self.flags) or self.compiled
+        return self._ascii
 
     def search(self, text: str) -> re.Match[str] | None:
         return (self._rx or self.compiled).search(text)
@@ -86,38 +98,54 @@ class Matcher:
 
     With `ignorecase`, an ASCII text is matched lower-cased against the lower-cased
     pattern (the same answers for ASCII); any other text runs the original regex.
+    A case-sensitive pattern's word probes are looked up lower-cased (`fold_probes`) in the word
+    starts of the lower-cased text, when the text is ASCII: the word starts callers have.
     """
 
-    __slots__ = ("branches", "ignorecase", "probed", "quick", "regex")
+    __slots__ = ("branches", "common", "ignorecase", "probed", "probed_ascii", "quick", "quick_ascii", "regex")
 
     def __init__(
         self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE, common: frozenset[str] = frozenset()
     ) -> None:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
         self.ignorecase = ignorecase or "(?i" in source
+        self.common = common
         if self.ignorecase and not ignorecase:  # inline (?i:...): keep the regex as it is
             self.branches = None
         else:
             self.branches = alternatives(lower_pattern(source) if ignorecase else source, flags, common)
         # the branches with their gates, as one generated test (`_any_fn`): without probes, for texts whose
-        # word starts are not known (`quick`), and with them (`probed`); each compiled on its first call,
+        # word starts are not known (`quick`), and with them (`probed`), each with a twin for ASCII texts
+        # (`_ascii`, searching with `ascii_twin`s); each pair compiled on the first call of one of them,
         # as many matchers are only ever tested within a `MatcherSet`
-        self.quick = self.probed = None
+        self.quick = self.probed = self.quick_ascii = self.probed_ascii = None
         if self.branches is not None:
-            self.quick = _deferred(self, "quick", lambda: _any_fn(self.branches, probes=False))  # type: ignore[arg-type]
-            self.probed = _deferred(self, "probed", lambda: _any_fn(self.branches, probes=True))  # type: ignore[arg-type]
+            for probes, attrs in ((False, ("quick", "quick_ascii")), (True, ("probed", "probed_ascii"))):
+                build = functools.partial(self._build, probes, attrs)
+                for attr in attrs:
+                    setattr(self, attr, _deferred(self, attr, build))
+
+    def _build(self, probes: bool, attrs: tuple[str, str]) -> None:
+        branches = self.branches
+        if probes and not self.ignorecase:  # the probes of the lower-cased text's word starts
+            branches = [(fold_probes(clauses), rx) for clauses, rx in branches]  # type: ignore[union-attr]
+        for attr, fn in zip(attrs, _any_fn(branches, probes)):  # type: ignore[arg-type]
+            setattr(self, attr, fn)
 
     def test(self, text: str, lowered: str | None = None, starts: set[str] | None = None) -> bool:
-        """Whether the pattern matches `text`. `starts`: `word_starts` of the text searched, if known."""
+        """Whether the pattern matches `text`. `starts`: `word_starts(lowered)`, if known (a case-sensitive
+        pattern uses them on an ASCII text only, where lower-casing moves no word)."""
         if self.branches is None:
             return self.regex.search(text) is not None
         if self.ignorecase:
             if not caseless(text):
                 return self.regex.search(text) is not None
             text = lowered if lowered is not None else text.lower()
-        if starts is None:
-            return self.quick(text, None)  # type: ignore[misc]
-        return self.probed(text, starts)  # type: ignore[misc]
+        elif starts is not None and not text.isascii():
+            starts = None
+        if text.isascii():
+            return (self.quick_ascii if starts is None else self.probed_ascii)(text, starts)  # type: ignore[misc]
+        return (self.quick if starts is None else self.probed)(text, starts)  # type: ignore[misc]
 
 
 class Finder:
@@ -128,26 +156,30 @@ class Finder:
     its leading `\\b` moved behind the first letter; groups are read from the text.
     """
 
-    __slots__ = ("clauses", "gate", "ignorecase", "lowered_regex", "probed_gate", "regex")
+    __slots__ = ("clauses", "gate", "ignorecase", "lowered_ascii", "lowered_regex", "probed_gate", "regex",
+                 "regex_ascii")
 
     def __init__(self, source: str, ignorecase: bool = False, flags: int = re.MULTILINE) -> None:
         self.regex = re.compile(source, flags | (re.IGNORECASE if ignorecase else 0))
+        self.regex_ascii = ascii_twin(source, self.regex.flags) or self.regex  # for ASCII texts
         self.ignorecase = ignorecase or "(?i" in source
         ok = not (GLOBAL_FLAGS.search(source) or UNSAFE_ESCAPE.search(source))
         # a finditer costs a scan of the text: even two-character literals are worth testing first
         self.clauses = gates(lower_pattern(source) if self.ignorecase else source, flags, shortest=2) if ok else ()
         self.gate = _gate_fn(self.clauses, probes=False)  # `passes(self.clauses, t)`, compiled
-        self.probed_gate = _gate_fn(self.clauses)  # `passes(self.clauses, t, s)`, compiled
-        self.lowered_regex = None
+        # `passes(self.clauses, t, s)`, compiled; a case-sensitive finder's probes lower-cased (see `Matcher`)
+        self.probed_gate = _gate_fn(self.clauses if self.ignorecase else fold_probes(self.clauses))
+        self.lowered_regex = self.lowered_ascii = None
         if ok and ignorecase and "(?P" not in source:
             self.lowered_regex = re.compile(lead_group_rewrite(lower_pattern(source)), flags)
+            self.lowered_ascii = ascii_twin(self.lowered_regex.pattern, flags) or self.lowered_regex
 
     def finditer(self, text: str, lowered: str | None = None, starts: set[str] | None = None):
         """`lowered`: `text.lower()`; `starts`: its `word_starts` (or a superset), when the caller has them
-        (the word starts serve case-insensitive finders only)."""
+        (a case-sensitive finder uses them on an ASCII text only, as a `Matcher` does)."""
         if self.clauses:
             if not self.ignorecase:
-                if not self.gate(text, None):
+                if not (self.gate(text, None) if starts is None or not text.isascii() else self.probed_gate(text, starts)):
                     return iter(())
             elif caseless(text):
                 low = lowered if lowered is not None else text.lower()
@@ -155,8 +187,59 @@ class Finder:
                     return iter(())
         if self.lowered_regex is not None and caseless(text):
             low = lowered if lowered is not None else text.lower()
-            return [Found(text, m) for m in self.lowered_regex.finditer(low)]
-        return self.regex.finditer(text)
+            rx = self.lowered_ascii if low.isascii() else self.lowered_regex
+            return [Found(text, m) for m in rx.finditer(low)]  # type: ignore[union-attr]
+        return (self.regex_ascii if text.isascii() else self.regex).finditer(text)
+
+
+class WordsFinder:
+    """`re.compile("(" + word_alternation(words) + r")\\b" + tail).finditer(text)`: whole words (names) found in
+    a text, skipped when none of them can be in it.
+
+    Each word (as written, case and all) must be in the text, and the word start of one of its words
+    (`word_probe`) must be among those of the lower-cased text: a set intersection finds the few words
+    worth looking for, where the regex tries every capital letter of the text."""
+
+    __slots__ = ("by_probe", "probes", "regex", "regex_ascii", "unprobed")
+
+    def __init__(self, words: list[str], tail: str = "") -> None:
+        self.regex = re.compile("(" + word_alternation(words) + r")\b" + tail)
+        self.regex_ascii = ascii_twin(self.regex.pattern) or self.regex
+        self.by_probe: dict[str, list[str]] = {}
+        self.unprobed: list[str] = []
+        for w in words:
+            probe = word_probe(w)
+            if probe is None:
+                self.unprobed.append(w)
+            else:
+                self.by_probe.setdefault(probe, []).append(w)
+        self.probes = frozenset(self.by_probe)
+
+    def finditer(self, text: str, starts: set[str] | None = None):
+        """`starts`: `word_starts(text.lower())` (or a superset), when the caller has them (used on an ASCII
+        text only, where lower-casing moves no word)."""
+        if not text.isascii():
+            return self.regex.finditer(text)
+        if starts is None:
+            return self.regex_ascii.finditer(text)
+        first = self._first(text, starts)
+        # no match starts before the first of the words the text holds (the regex still reads the text
+        # before it, for the `\\b` and lookbehinds)
+        return iter(()) if first < 0 else self.regex_ascii.finditer(text, first)
+
+    def _first(self, text: str, starts: set[str]) -> int:
+        """Where the first of the words the text can hold is (the words whose probe it has), or -1."""
+        first = -1
+        for probe in starts & self.probes:  # most texts hold none of them
+            for w in self.by_probe[probe]:
+                at = text.find(w)
+                if at >= 0 and (first < 0 or at < first):
+                    first = at
+        for w in self.unprobed:
+            at = text.find(w)
+            if at >= 0 and (first < 0 or at < first):
+                first = at
+        return first
 
 
 class Found:
@@ -190,7 +273,8 @@ class MatcherSet:
     The alternatives under one probe are tried by one generated function (`_compile`): their gates
     inlined, a literal that several of them test looked for once, their regexes' `search` called
     directly, and none tried twice: an alternative with many probes is tried under the first of them
-    the text holds, and not once its matcher has matched.
+    the text holds, and not once its matcher has matched. Each function has a twin for ASCII texts, the
+    same code searching with the regexes' `ascii_twin`s.
     """
 
     def __init__(self, matchers: list[Matcher]) -> None:
@@ -212,8 +296,11 @@ class MatcherSet:
                 self.branches.append((m_id, clauses, rx, probe_sets))  # type: ignore[arg-type]
                 self.owner.append(m_id)
                 probed = [c for c in clauses if all(p is not None for _, p in c)]
-                if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer)
-                    best = min(probed, key=lambda c: (len({p for _, p in c}), -min(len(x) for x, _ in c), c))
+                if probed:  # indexed by the clause with the fewest probes, then the longest literals (rarer), a
+                    # clause with probes most texts hold (the matcher's `common`) or probes of one or two
+                    # characters (likely common words) only when no other has
+                    best = min(probed, key=lambda c: (any(p in m.common or len(p) < 3 for _, p in c),  # type: ignore[operator]
+                                                       len({p for _, p in c}), -min(len(x) for x, _ in c), c))
                     self.probes.append(tuple(sorted({p for _, p in best})))  # type: ignore[type-var]
                     for p in self.probes[-1]:
                         self.index.setdefault(p, []).append(b_id)
@@ -221,16 +308,23 @@ class MatcherSet:
                     self.probes.append(())
                     self.always.append(b_id)
         self.keys = frozenset(self.index)
-        # each alternative's `search`, compiled on its first call: most alternatives never pass their gates
+        # each alternative's `search`, compiled on its first call: most alternatives never pass their gates;
+        # and the search of its `ascii_twin`, for ASCII texts
         self.searches: list = []
         self.searches.extend(_lazy_search(self.searches, b_id, b[2]) for b_id, b in enumerate(self.branches))
+        self.ascii_searches: list = []
+        self.ascii_searches.extend(
+            _lazy_search(self.ascii_searches, b_id, b[2], ascii=True) for b_id, b in enumerate(self.branches)
+        )
         keys = list(self.index)
         defs = {f"try_{i}": ("t, s, found", self._tries(self.index[k], k)) for i, k in enumerate(keys)}
-        fns = self._compile({**defs, "try_always": ("t, s, found", self._tries(self.always))})
+        fns, twins = self._compile({**defs, "try_always": ("t, s, found", self._tries(self.always))})
         self.key_tests = {k: fns[f"try_{i}"] for i, k in enumerate(keys)}
-        self.always_test = fns["try_always"]
+        self.key_tests_ascii = {k: twins[f"try_{i}"] for i, k in enumerate(keys)}
+        self.always_test, self.always_test_ascii = fns["try_always"], twins["try_always"]
         # what `survivors` and `matching` with survivors use, compiled on the first call of `survivors`
         self.tests: list | None = None
+        self.tests_ascii: list | None = None
         self.key_gates: dict | None = None
         self.always_gates = None
 
@@ -240,8 +334,9 @@ class MatcherSet:
         keys = list(self.index)
         defs = {f"test_{b_id}": ("t, s", [f"return {self._test(b_id)}"]) for b_id in range(len(self.branches))}
         defs.update({f"gate_{i}": ("t, s, out", self._gates(self.index[k], k)) for i, k in enumerate(keys)})
-        fns = self._compile({**defs, "gate_always": ("t, s, out", self._gates(self.always))})
+        fns, twins = self._compile({**defs, "gate_always": ("t, s, out", self._gates(self.always))})
         self.tests = [fns[f"test_{b_id}"] for b_id in range(len(self.branches))]
+        self.tests_ascii = [twins[f"test_{b_id}"] for b_id in range(len(self.branches))]
         self.key_gates = {k: fns[f"gate_{i}"] for i, k in enumerate(keys)}
         self.always_gates = fns["gate_always"]
 
@@ -289,31 +384,32 @@ class MatcherSet:
             lines.append(f"    out.append({b_id})")
         return lines
 
-    def _compile(self, defs: dict[str, tuple[str, list[str]]]) -> dict:
+    def _compile(self, defs: dict[str, tuple[str, list[str]]]) -> tuple[dict, dict]:
         """The functions `name(args)` with the body `lines` of `defs` (name -> (args, lines)), compiled at once,
-        the searches at hand as `S`."""
+        the searches at hand as `S`; and their twins for ASCII texts (see `_twins`)."""
         source = "".join(
             f"def {name}({args}):\n" + "".join(f"    {line}\n" for line in lines or ["pass"])
             for name, (args, lines) in defs.items()
         )
         namespace = {"S": self.searches}
         exec(source, namespace)  # noqa: S102 - built from literals via repr and integers
-        return namespace
+        return namespace, _twins(namespace, defs, self.ascii_searches)
 
     def matching(self, text: str, starts: set[str], survivors: list[int] | None = None) -> set[int]:
         """The indices of the matchers that match `text`; `starts` is `word_starts(text)` (or a superset).
 
         `survivors`: from `survivors()` on a text that contains this one (see there), to try only those."""
         found = {m_id for m_id in self.plain if self.matchers[m_id].test(text)}
+        ascii = text.isascii()
         if survivors is not None:
-            owner, tests = self.owner, self.tests
+            owner, tests = self.owner, (self.tests_ascii if ascii else self.tests)
             for b_id in survivors:  # `tests` compiled by the `survivors` call that gave them
                 m_id = owner[b_id]
                 if m_id not in found and tests[b_id](text, starts):
                     found.add(m_id)
             return found
-        self.always_test(text, starts, found)
-        key_tests = self.key_tests
+        (self.always_test_ascii if ascii else self.always_test)(text, starts, found)
+        key_tests = self.key_tests_ascii if ascii else self.key_tests
         for key in starts & self.keys:
             key_tests[key](text, starts, found)
         return found
@@ -347,26 +443,32 @@ class MatcherSet:
 
 
 def _deferred(owner: object, attr: str, build):
-    """A stand-in for the function `owner.attr`: on its first call it builds the function (`build()`), puts it
-    in its place and calls it."""
+    """A stand-in for the function `owner.attr`: on its first call it builds the function (`build()` puts it
+    in its place, and maybe others in theirs) and calls it."""
 
     def first(*args):
-        fn = build()
-        setattr(owner, attr, fn)
-        return fn(*args)
+        build()
+        return getattr(owner, attr)(*args)
 
     return first
 
 
-def _lazy_search(slots: list, i: int, rx: LazyRegex):
-    """A stand-in for `rx.compiled.search` at `slots[i]`: on its first call it compiles the regex and puts
-    the compiled `search` in its place."""
+def _lazy_search(slots: list, i: int, rx: LazyRegex, ascii: bool = False):
+    """A stand-in for `rx.compiled.search` (`ascii`: `rx.compiled_ascii.search`) at `slots[i]`: on its first
+    call it compiles the regex and puts the compiled `search` in its place."""
 
     def search(text: str) -> re.Match[str] | None:
-        slots[i] = rx.compiled.search
+        slots[i] = (rx.compiled_ascii if ascii else rx.compiled).search
         return slots[i](text)
 
     return search
+
+
+def _twins(namespace: dict, names, searches: list) -> dict:
+    """The generated functions `names` of `namespace` again, for ASCII texts: the same code, with `S` the
+    `searches` of the regexes' `ascii_twin`s (the same answers on ASCII texts, see there)."""
+    globals_ = {"S": searches, "__builtins__": namespace["__builtins__"]}
+    return {n: types.FunctionType(namespace[n].__code__, globals_, n) for n in names}
 
 
 def _gate_expr(
@@ -395,9 +497,11 @@ def _gate_expr(
 def _any_fn(branches: list[tuple[Gate, LazyRegex]], probes: bool):
     """`any(passes(clauses, t, s) and rx.search(t) for clauses, rx in branches)` as one generated function
     of the text `t` and its word starts `s` (see `_gate_expr`; without `probes`, `s` unused), the regexes
-    compiled on their first search."""
+    compiled on their first search; and its twin for ASCII texts (see `_twins`)."""
     searches: list = []
     searches.extend(_lazy_search(searches, i, rx) for i, (_, rx) in enumerate(branches))
+    ascii_searches: list = []
+    ascii_searches.extend(_lazy_search(ascii_searches, i, rx, ascii=True) for i, (_, rx) in enumerate(branches))
     tests = []
     for i, (clauses, _) in enumerate(branches):
         gate = _gate_expr(clauses, probes)
@@ -405,7 +509,7 @@ def _any_fn(branches: list[tuple[Gate, LazyRegex]], probes: bool):
     namespace = {"S": searches}
     source = "def f(t, s):\n    return " + (" or ".join(tests) or "False") + "\n"
     exec(source, namespace)  # noqa: S102 - literals via repr
-    return namespace["f"]
+    return namespace["f"], _twins(namespace, ["f"], ascii_searches)["f"]
 
 
 def _gate_fn(clauses: Gate, probes: bool = True):
@@ -429,4 +533,6 @@ class IndexedMatcher(Matcher):
             return super().test(text, lowered, starts)
         if self.ignorecase:
             text = lowered if lowered is not None else text.lower()
+        else:
+            starts = None  # the set's probes are the text's own, not the lower-cased text's
         return bool(self._set.matching(text, word_starts(text) if starts is None else starts))

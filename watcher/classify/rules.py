@@ -58,7 +58,7 @@ class Rule:
         `starts`: `matcher.word_starts(lowered)`, when the caller tests many rules on one text.
         """
         if self.case:
-            return self.matcher.test(text)
+            return self.matcher.test(text, starts=starts)
         return self.matcher.test(lowered, starts=starts)
 
 
@@ -91,7 +91,7 @@ class RuleSet:
         """`starts` is `matcher.word_starts(lowered)` (or a superset). `survivors`: `survivors()` of a
         lower-cased text that contains `lowered`, with the same `starts`."""
         found = {self._lowered[j] for j in self._set.matching(lowered, starts, survivors)}
-        found.update(i for i in self._cased if self.rules[i].test(text, lowered))
+        found.update(i for i in self._cased if self.rules[i].test(text, lowered, starts))
         return found
 
     def survivors(self, lowered: str, starts: set[str]) -> list[int]:
