@@ -31,6 +31,7 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.huge_sent: dict[str, int] = {}  # the bytes each `huge` route really sent
         self._lock = threading.Lock()
         self._stop = threading.Event()
         server = self
@@ -123,18 +124,20 @@ class FeedServer:
 
     def _stream_huge(self, h: BaseHTTPRequestHandler, route: Route) -> None:
         # No Content-Length: the client must cap what it reads as it streams.
+        sent = 0
         try:
             h.send_response(200)
             h.send_header("Content-Type", route.content_type)
             h.send_header("Connection", "close")
             h.end_headers()
             chunk = b"<rss>" + b"x" * 65531
-            sent = 0
             while sent < route.huge_bytes and not self._stop.is_set():
                 h.wfile.write(chunk)
                 sent += len(chunk)
-        except (BrokenPipeError, ConnectionResetError, OSError):
+        except OSError:  # the client hung up: what the cap is for
             pass
+        finally:
+            self.huge_sent[h.path] = sent
         h.close_connection = True
 
     def _trickle(self, h: BaseHTTPRequestHandler, route: Route) -> None:

@@ -70,12 +70,7 @@ class ScriptedHookServer(HookServer):
 
 
 class HostileFeedServer(FeedServer):
-    """A FeedServer with one more mode, `reset` (the connection is reset as the request arrives),
-    and a count of the bytes each `huge` route really sent."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.huge_sent: dict[str, int] = {}
+    """A FeedServer with one more mode, `reset` (the connection is reset as the request arrives)."""
 
     def _handle(self, h):  # type: ignore[no-untyped-def]
         route = self.routes.get(h.path)
@@ -86,23 +81,6 @@ class HostileFeedServer(FeedServer):
             _reset(h)
             return None
         return super()._handle(h)
-
-    def _stream_huge(self, h, route):  # type: ignore[no-untyped-def]
-        sent = 0
-        try:
-            h.send_response(200)
-            h.send_header("Content-Type", route.content_type)
-            h.send_header("Connection", "close")
-            h.end_headers()
-            chunk = b"<rss>" + b"x" * 65531
-            while sent < route.huge_bytes and not self._stop.is_set():
-                h.wfile.write(chunk)
-                sent += len(chunk)
-        except OSError:
-            pass
-        finally:
-            self.huge_sent[h.path] = sent
-        h.close_connection = True
 
 
 class FlakyRecorder(Recorder):
