@@ -5,6 +5,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,17 @@ CORPUS = SHARED / "corpus"
 def feed_server():
     with FeedServer() as server:
         yield server
+
+
+def wait_for(pred: Callable[[], object], timeout: float, step: float = 0.05) -> object:
+    """Poll `pred` every `step` seconds until it gives a true value (returned) or `timeout` passes (None)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = pred()
+        if got:
+            return got
+        time.sleep(step)
+    return None
 
 
 def write_config(path: Path, sources: list[dict], settings: dict | None = None, **sections: object) -> Path:

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, wait_for, write_config
 from tests.feedserver import FeedServer, Route, now_rfc822, rss
 from tests.hookserver import SECRET, Hook, HookServer
 from tests.mailserver import MailServer, Recorder
@@ -167,16 +167,6 @@ class DaemonProcess:
     def tracebacks(self) -> list[str]:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return [line for line in text.splitlines() if "Traceback" in line]
-
-
-def wait_for(pred: Callable[[], object], timeout: float, step: float = 0.05) -> object:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    return None
 
 
 def db_rows(state: Path, sql: str, *args: object) -> list[tuple]:

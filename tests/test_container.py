@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, wait_for, write_config
 from tests.feedserver import Route, now_rfc822, rss
 
 
@@ -75,15 +75,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(pred, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def _items(db: Path, source: str) -> int:
     try:
         conn = sqlite3.connect(db)
@@ -134,8 +125,8 @@ def test_the_health_check_passes_against_the_running_daemon_and_restarts_apply_t
     assert not healthy(), "nothing listens yet: the check must fail"
     proc = subprocess.Popen(cmd, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait(healthy, 20), "the HEALTHCHECK command should pass against `watcher run`"
-        assert _wait(lambda: _items(db, "a") == 3, 20)
+        assert wait_for(healthy, 20, step=0.2), "the HEALTHCHECK command should pass against `watcher run`"
+        assert wait_for(lambda: _items(db, "a") == 3, 20, step=0.2)
         _stop(proc)
     finally:
         if proc.poll() is None:
@@ -150,9 +141,9 @@ def test_the_health_check_passes_against_the_running_daemon_and_restarts_apply_t
     write_config(app / "sources.yaml", [source("b")])
     proc = subprocess.Popen(cmd, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait(lambda: _items(db, "b") == 3, 20)
+        assert wait_for(lambda: _items(db, "b") == 3, 20, step=0.2)
         hits_a = feed_server.hits.get("/a.xml", 0)
-        assert _wait(lambda: feed_server.hits.get("/b.xml", 0) >= 3, 10)
+        assert wait_for(lambda: feed_server.hits.get("/b.xml", 0) >= 3, 10, step=0.2)
         assert feed_server.hits.get("/a.xml", 0) == hits_a
         assert healthy()
         _stop(proc)

@@ -9,22 +9,13 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, wait_for, write_config
 from tests.feedserver import Route, now_rfc822, rss
 
 
 def _items(n: int, start: int = 0) -> list[dict[str, str]]:
     return [{"title": f"Item {i}", "link": f"https://example.org/{i}", "guid": str(i), "pubDate": now_rfc822()}
             for i in range(start, start + n)]
-
-
-def _wait(pred, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _count(db) -> int:
@@ -46,9 +37,9 @@ def test_run_polls_on_schedule_and_stops_on_sigterm(feed_server, tmp_path):
     cmd = [sys.executable, "-m", "watcher", "--config", str(cfg), "--state", str(tmp_path / "state"), "--log-format", "json", "run"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait(lambda: _count(db) == 3, 20), "the first poll should store the baseline"
+        assert wait_for(lambda: _count(db) == 3, 20, step=0.1), "the first poll should store the baseline"
         feed_server.routes["/a.xml"] = Route(rss(_items(3) + _items(1, start=3)))
-        assert _wait(lambda: _count(db) == 4, 10), "a later scheduled poll should find the new item"
+        assert wait_for(lambda: _count(db) == 4, 10, step=0.1), "a later scheduled poll should find the new item"
         assert feed_server.hits["/a.xml"] >= 2 and feed_server.hits["/b.xml"] >= 1
         proc.send_signal(signal.SIGTERM)
         t = time.monotonic()

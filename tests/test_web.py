@@ -15,7 +15,7 @@ import feedparser
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, wait_for, write_config
 from tests.feedserver import Route, now_rfc822, rss
 from tests.test_story_pipeline import FILLER, NEWS
 
@@ -71,16 +71,6 @@ class Daemon:
         self._err.close()
 
 
-def _wait(pred, timeout: float, step: float = 0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    return None
-
-
 def _db(state: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(f"file:{state / 'watcher.sqlite3'}?mode=ro", uri=True)
     try:
@@ -106,10 +96,10 @@ def test_the_web_face_of_a_running_daemon(feed_server, tmp_path):
     daemon = Daemon(cfg, state, {"HOOK_SECRET": SECRET})
     try:
         web = httpx.Client(base_url=daemon.url, timeout=10)
-        assert _wait(lambda: web.get("/readyz").status_code == 200, 10), "/readyz should answer 200 once started"
+        assert wait_for(lambda: web.get("/readyz").status_code == 200, 10), "/readyz should answer 200 once started"
         assert web.get("/healthz").json() == {"status": "ok"}
         # the first polls are a silent baseline: stored, classified, never alerted nor in the default feed
-        assert _wait(lambda: _db(state, "SELECT COUNT(*) FROM sources WHERE baseline_done = 1") == [(2,)], 10)
+        assert wait_for(lambda: _db(state, "SELECT COUNT(*) FROM sources WHERE baseline_done = 1") == [(2,)], 10)
         assert web.get("/feed.json").json()["items"] == []
         assert _titles(web.get("/feed.json", params={"all": "1"}).json()) == [BASELINE["title"]]
 
@@ -119,7 +109,7 @@ def test_the_web_face_of_a_running_daemon(feed_server, tmp_path):
         def both() -> dict | None:
             f = web.get("/feed.json").json()
             return f if len(f["items"]) == 2 else None
-        feed = _wait(both, 2 * EVERY + 3)
+        feed = wait_for(both, 2 * EVERY + 3)
         assert feed is not None, web.get("/feed.json").text
         took = time.monotonic() - changed
         print(f"relevant stories in /feed.json {took:.2f} s after the feeds changed")
@@ -152,7 +142,7 @@ def test_the_web_face_of_a_running_daemon(feed_server, tmp_path):
             first = web.get("/feed.json")
             again = web.get("/feed.json", headers={"If-None-Match": first.headers["ETag"]})
             return again.status_code == 304 and again.content == b"" and again.headers["ETag"] == first.headers["ETag"]
-        assert _wait(revalidates, 5)
+        assert wait_for(revalidates, 5)
         assert web.get("/feed.json", headers={"If-None-Match": '"stale"'}).status_code == 200
 
         # pages
@@ -172,7 +162,7 @@ def test_the_web_face_of_a_running_daemon(feed_server, tmp_path):
             text = web.get("/metrics").text
             after = _db(state, "SELECT name, polls, failures, not_modified FROM sources ORDER BY name")
             return (_samples(text), after) if before == after else None
-        samples, rows = _wait(consistent, 10)
+        samples, rows = wait_for(consistent, 10)
         for name, polls, failures, not_modified in rows:
             assert samples[("watcher_source_polls_total", (("source", name),))] == polls
             assert samples[("watcher_source_failures_total", (("source", name),))] == failures
@@ -215,7 +205,7 @@ def test_a_source_removed_from_the_config_leaves_the_dashboard_and_metrics(feed_
     daemon = Daemon(write_config(tmp_path / "two.yaml", sources), state, {})
     try:
         web = httpx.Client(base_url=daemon.url, timeout=10)
-        assert _wait(lambda: _db(state, "SELECT COUNT(*) FROM sources WHERE baseline_done = 1") == [(2,)], 10)
+        assert wait_for(lambda: _db(state, "SELECT COUNT(*) FROM sources WHERE baseline_done = 1") == [(2,)], 10)
         assert "retired" in web.get("/").text
         assert ("watcher_source_polls_total", (("source", "retired"),)) in _samples(web.get("/metrics").text)
     finally:
@@ -224,7 +214,7 @@ def test_a_source_removed_from_the_config_leaves_the_dashboard_and_metrics(feed_
     daemon = Daemon(write_config(tmp_path / "one.yaml", sources[:1]), state, {})
     try:
         web = httpx.Client(base_url=daemon.url, timeout=10)
-        assert _wait(lambda: web.get("/readyz").status_code == 200, 10)
+        assert wait_for(lambda: web.get("/readyz").status_code == 200, 10)
         home, samples = web.get("/").text, _samples(web.get("/metrics").text)
         assert "news" in home and "retired" not in home
         assert ("watcher_source_polls_total", (("source", "news"),)) in samples
